@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` and `make test`. Everything else is reachable from here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_WORKERS ?= auto
+
+.PHONY: install run serve test lint bench bench-full migrate demo clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "homewatch needs Python 3.11 or newer (found: $$($(PYTHON) --version))"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+		{ echo "Could not create a virtual environment. On Debian: apt-get install -y python3-venv"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/homewatch migrate
+
+demo: migrate
+	$(BIN)/homewatch demo --if-empty
+
+run: demo
+	$(BIN)/homewatch serve --host $(HOST) --port $(PORT) --print-demo-links
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
+
+bench: install
+	$(BIN)/python -m bench.roster --sizes 2000,10000
+	$(BIN)/python bench/checkins.py --quick
+
+bench-full: install
+	$(BIN)/python -m bench.roster --sizes 10000,100000,1000000
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

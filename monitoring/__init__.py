@@ -1,0 +1,71 @@
+"""Pure domain rules of homewatch: plain values in, decisions out; no I/O, no clock of its own."""
+
+from monitoring.days import observation_day, planned_end_date
+from monitoring.flags import (
+    STATUS_RANK,
+    Evaluation,
+    Flag,
+    Status,
+    SweepParameters,
+    abnormal_until,
+    evaluate,
+    sweep_parameters,
+)
+from monitoring.release import Eligibility, Reason, release_eligibility
+from monitoring.rules import Rules, WindowSpec, parse_windows
+from monitoring.state import SubjectState, apply_reading, record_filled_window
+from monitoring.symptoms import SYMPTOM_CODES, normalise_symptoms
+from monitoring.temperature import (
+    ReadingRejected,
+    TemperatureClass,
+    check_taken_at,
+    classify,
+    normalise_temperature,
+)
+from monitoring.windows import (
+    WindowInstance,
+    day_start,
+    latest_closed_window,
+    local_date,
+    next_boundary,
+    open_window,
+    window_for,
+    windows_on,
+)
+
+__all__ = [
+    "STATUS_RANK",
+    "SYMPTOM_CODES",
+    "Eligibility",
+    "Evaluation",
+    "Flag",
+    "ReadingRejected",
+    "Reason",
+    "Rules",
+    "Status",
+    "SubjectState",
+    "SweepParameters",
+    "TemperatureClass",
+    "WindowInstance",
+    "WindowSpec",
+    "abnormal_until",
+    "apply_reading",
+    "check_taken_at",
+    "classify",
+    "day_start",
+    "evaluate",
+    "latest_closed_window",
+    "local_date",
+    "next_boundary",
+    "normalise_symptoms",
+    "normalise_temperature",
+    "observation_day",
+    "open_window",
+    "parse_windows",
+    "planned_end_date",
+    "record_filled_window",
+    "release_eligibility",
+    "sweep_parameters",
+    "window_for",
+    "windows_on",
+]

@@ -1,0 +1,197 @@
+"""A subject's roster status and flags at a given instant.
+
+The server also computes the status in SQL for its periodic sweep, from :func:`sweep_parameters` and
+the stored :func:`abnormal_until`::
+
+    CASE WHEN abnormal_until > :now THEN 'abnormal'
+         WHEN :closed_start IS NOT NULL AND :closed_date >= start_date
+              AND :closed_start NOT IN (filled windows) THEN 'missed'
+         WHEN :open_start IS NOT NULL AND :open_date >= start_date
+              AND :open_start NOT IN (filled windows) THEN 'due'
+         ELSE 'ok' END
+
+:func:`evaluate` derives its status from exactly these inputs, so both always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from monitoring.release import release_eligibility
+from monitoring.rules import Rules
+from monitoring.state import SubjectState, apply_reading, record_filled_window
+from monitoring.temperature import require_aware
+from monitoring.windows import (
+    latest_closed_window,
+    local_date,
+    next_boundary,
+    open_window,
+    windows_on,
+)
+
+__all__ = [
+    "STATUS_RANK",
+    "Evaluation",
+    "Flag",
+    "Status",
+    "SubjectState",
+    "SweepParameters",
+    "abnormal_until",
+    "apply_reading",
+    "evaluate",
+    "record_filled_window",
+    "sweep_parameters",
+]
+
+
+class Status(StrEnum):
+    abnormal = "abnormal"
+    missed = "missed"
+    due = "due"
+    ok = "ok"
+
+    @property
+    def rank(self) -> int:
+        """Lower is more severe, so a roster sorts the people who need attention first."""
+        return STATUS_RANK[self]
+
+
+STATUS_RANK: dict[Status, int] = {Status.abnormal: 0, Status.missed: 1, Status.due: 2, Status.ok: 3}
+
+
+class Flag(StrEnum):
+    high_fever = "high_fever"
+    fever = "fever"
+    symptoms = "symptoms"
+    missed_reading = "missed_reading"
+    due = "due"
+    ready_for_release = "ready_for_release"
+    no_video_today = "no_video_today"
+    video_unclear = "video_unclear"
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    status: Status
+    flags: tuple[Flag, ...]
+    status_valid_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SweepParameters:
+    """The per-instant inputs of the status, shared by every subject; bind them into the SQL sweep."""
+
+    now: datetime
+    closed_start: datetime | None
+    closed_date: date | None
+    open_start: datetime | None
+    open_date: date | None
+    next_boundary: datetime
+
+
+def sweep_parameters(now: datetime, rules: Rules) -> SweepParameters:
+    require_aware(now, "now")
+    closed = latest_closed_window(now, rules)
+    opened = open_window(now, rules)
+    return SweepParameters(
+        now=now,
+        closed_start=closed.start if closed else None,
+        closed_date=closed.local_date if closed else None,
+        open_start=opened.start if opened else None,
+        open_date=opened.local_date if opened else None,
+        next_boundary=next_boundary(now, rules),
+    )
+
+
+def abnormal_until(state: SubjectState, rules: Rules) -> datetime | None:
+    """When fever or symptoms stop making the subject abnormal; store it as a column for the sweep.
+
+    Equal to ``max(last_fever_at, last_symptoms_at) + flag_lookback`` because a high fever is also a
+    fever; the high fever is included anyway so a row that breaks that invariant still shows abnormal.
+    """
+    moments = [t for t in (state.last_fever_at, state.last_high_fever_at, state.last_symptoms_at) if t is not None]
+    return max(moments) + rules.flag_lookback if moments else None
+
+
+def _within(moment: datetime | None, now: datetime, lookback: timedelta) -> bool:
+    # No upper bound: a reading stamped a little after `now` (clock skew, or a sweep whose `now` was
+    # taken before the reading committed) must still count, exactly as `abnormal_until > now` does.
+    return moment is not None and moment > now - lookback
+
+
+def _unfilled(start: datetime | None, day: date | None, state: SubjectState) -> bool:
+    return start is not None and day is not None and day >= state.start_date and start not in state.filled_windows
+
+
+def evaluate(
+    state: SubjectState,
+    now: datetime,
+    rules: Rules,
+    *,
+    video_rules: bool = False,
+    sweep: SweepParameters | None = None,
+) -> Evaluation:
+    """Status and flags of one subject at ``now``, and until when the status holds without new data.
+
+    Pass ``sweep=sweep_parameters(now, rules)`` when evaluating a whole roster: it is the same for
+    everyone and costs more than the rest of the evaluation.
+    """
+    if sweep is None:
+        sweep = sweep_parameters(now, rules)
+    elif sweep.now != now:
+        raise ValueError("The sweep parameters were computed for another instant than now.")
+    if state.released:
+        return Evaluation(Status.ok, (), sweep.next_boundary)
+
+    raised: set[Flag] = set()
+    lookback = rules.flag_lookback
+    if _within(state.last_high_fever_at, now, lookback):
+        raised.add(Flag.high_fever)
+    elif _within(state.last_fever_at, now, lookback):
+        raised.add(Flag.fever)
+    if _within(state.last_symptoms_at, now, lookback):
+        raised.add(Flag.symptoms)
+    if _unfilled(sweep.closed_start, sweep.closed_date, state):
+        raised.add(Flag.missed_reading)
+    if _unfilled(sweep.open_start, sweep.open_date, state):
+        raised.add(Flag.due)
+    if release_eligibility(state, now, rules).eligible:
+        raised.add(Flag.ready_for_release)
+    if video_rules:
+        raised.update(_video_flags(state, now, rules))
+
+    if raised & {Flag.high_fever, Flag.fever, Flag.symptoms}:
+        status = Status.abnormal
+    elif Flag.missed_reading in raised:
+        status = Status.missed
+    elif Flag.due in raised:
+        status = Status.due
+    else:
+        status = Status.ok
+
+    expiries = [
+        t + lookback
+        for t in (state.last_fever_at, state.last_high_fever_at, state.last_symptoms_at)
+        if t is not None and t + lookback > now
+    ]
+    return Evaluation(
+        status=status,
+        flags=tuple(flag for flag in Flag if flag in raised),
+        status_valid_until=min([sweep.next_boundary, *expiries]),
+    )
+
+
+def _video_flags(state: SubjectState, now: datetime, rules: Rules) -> set[Flag]:
+    today = local_date(now, rules)
+    checked_in_today = (
+        state.last_checkin_completed_at is not None and local_date(state.last_checkin_completed_at, rules) == today
+    )
+    flags: set[Flag] = set()
+    todays_windows = windows_on(today, rules)
+    if today >= state.start_date and todays_windows and todays_windows[-1].end <= now and not checked_in_today:
+        flags.add(Flag.no_video_today)
+    if checked_in_today and state.last_checkin_face_seen is False:
+        flags.add(Flag.video_unclear)
+    return flags

@@ -1,0 +1,88 @@
+"""Whether a subject may be released from observation, and if not, why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from monitoring.rules import Rules
+from monitoring.state import SubjectState
+from monitoring.windows import local_date
+
+_HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One unmet release rule; the server translates by ``code`` using ``params``."""
+
+    code: str
+    message: str
+    params: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    eligible: bool
+    reasons: tuple[Reason, ...]
+
+
+def _span(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    return f"{minutes // 60} hours" if minutes % 60 == 0 else f"{minutes} minutes"
+
+
+def _within(moment: datetime | None, now: datetime, span: timedelta) -> bool:
+    return moment is not None and moment > now - span
+
+
+def release_eligibility(state: SubjectState, now: datetime, rules: Rules) -> Eligibility:
+    """Every unmet release rule, in a fixed order, so staff see all of them at once."""
+    if state.released:
+        # The other rules say nothing useful about someone who has already gone home.
+        return Eligibility(False, (Reason("already_released", "This person has already been released."),))
+
+    reasons: list[Reason] = []
+    today = local_date(now, rules)
+    if today < state.planned_end_date:
+        end = state.planned_end_date.isoformat()
+        reasons.append(
+            Reason("period_not_over", f"The observation period runs until {end}.", {"planned_end_date": end})
+        )
+    fevers = [t for t in (state.last_fever_at, state.last_high_fever_at) if t is not None]
+    last_fever = max(fevers, default=None)
+    if _within(last_fever, now, rules.release_fever_free):
+        span = rules.release_fever_free
+        reasons.append(
+            Reason(
+                "recent_fever",
+                f"There was a fever in the last {_span(span)}.",
+                {"hours": span / _HOUR, "last_fever_at": last_fever.isoformat() if last_fever else None},
+            )
+        )
+    if state.open_alerts > 0:
+        count = state.open_alerts
+        noun = "alert is" if count == 1 else "alerts are"
+        reasons.append(Reason("open_alerts", f"{count} {noun} still open.", {"count": count}))
+    if not _within(state.last_reading_at, now, rules.release_recent_reading):
+        span = rules.release_recent_reading
+        reasons.append(
+            Reason(
+                "no_recent_reading",
+                f"There is no temperature reading from the last {_span(span)}.",
+                {"hours": span / _HOUR},
+            )
+        )
+    if rules.release_requires_checkin and not _within(
+        state.last_checkin_completed_at, now, rules.release_recent_checkin
+    ):
+        span = rules.release_recent_checkin
+        reasons.append(
+            Reason(
+                "no_recent_checkin",
+                f"There is no completed video check-in from the last {_span(span)}.",
+                {"hours": span / _HOUR},
+            )
+        )
+    return Eligibility(not reasons, tuple(reasons))

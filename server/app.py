@@ -1,0 +1,89 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from server.alerts.router import router as alerts_router
+from server.audit.router import router as audit_router
+from server.auth.router import router as auth_router
+from server.context import AppContext
+from server.db import Database
+from server.errors import AppError
+from server.grids.router import router as grids_router
+from server.me.router import router as me_router
+from server.readings.router import router as readings_router
+from server.roster.router import router as roster_router
+from server.settings import Settings
+from server.subjects.router import router as subjects_router
+from server.users.router import router as users_router
+
+logger = logging.getLogger(__name__)
+
+API_DESCRIPTION = """
+homewatch monitors people under home or centralised medical observation.
+
+* **Subjects** sign in with the access code from their personal link and report temperatures.
+* **Clinicians** watch the roster of their grids and acknowledge alerts.
+* **Admins** manage grids and staff, enrol subjects and release them.
+
+Errors share one shape: `{"error": "<kind>", "detail": "<a sentence for people>"}`.
+"""
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts) or "The request is not valid."
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ctx = AppContext.create(settings, db)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if db is None:  # an injected database belongs to its owner (tests)
+                await ctx.db.dispose()
+
+    app = FastAPI(title="homewatch", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    app.state.ctx = ctx
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        body: dict[str, Any] = {"error": exc.error, "detail": exc.detail, **exc.extra}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "invalid", "detail": _validation_detail(exc)}, status_code=422)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    api = APIRouter(prefix="/api/v1")
+    for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
+                   roster_router, alerts_router, audit_router):
+        api.include_router(router)
+    app.include_router(api)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> str:
+        return "<!doctype html><title>homewatch</title><h1>homewatch</h1><p><a href='/docs'>API</a></p>"
+
+    return app

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    role: str
+
+
+class SubjectTokenCreate(BaseModel):
+    access_code: str = Field(min_length=8, max_length=200)
+
+
+class SubjectTokenRead(TokenRead):
+    subject_id: uuid.UUID

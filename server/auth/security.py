@@ -1,0 +1,74 @@
+"""Password hashing, signed bearer tokens and subjects' access codes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown username as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_access_code() -> str:
+    """128 bits from the OS's CSPRNG, URL-safe so it can sit in a link (/s/<code>)."""
+    return secrets.token_urlsafe(16)
+
+
+def hash_access_code(code: str) -> str:
+    # A 128-bit random code cannot be guessed offline, so a fast hash is enough and lets the
+    # login look the subject up by an indexed column instead of testing every row.
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+Kind = Literal["staff", "subject"]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    kind: Kind
+    ident: str
+    version: int
+
+
+class Tokens:
+    """Stateless signed tokens: any app process can verify them; the version claim lets us revoke."""
+
+    def __init__(self, secret_key: str, *, staff_ttl_s: float, subject_ttl_s: float) -> None:
+        self._serializer = URLSafeTimedSerializer(secret_key, salt="homewatch.token")
+        self._ttl = {"staff": staff_ttl_s, "subject": subject_ttl_s}
+
+    def issue(self, kind: Kind, ident: str, version: int) -> str:
+        return self._serializer.dumps({"k": kind, "i": ident, "v": version})
+
+    def read(self, token: str) -> TokenClaims | None:
+        try:
+            payload, issued_at = self._serializer.loads(
+                token, max_age=max(self._ttl.values()), return_timestamp=True
+            )
+        except (BadSignature, SignatureExpired):
+            return None
+        if not isinstance(payload, dict) or payload.get("k") not in self._ttl:
+            return None
+        kind: Kind = payload["k"]
+        if (datetime.now(UTC) - issued_at).total_seconds() > self._ttl[kind]:
+            return None
+        return TokenClaims(kind=kind, ident=str(payload["i"]), version=int(payload["v"]))

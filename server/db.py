@@ -1,0 +1,134 @@
+"""Engine, session factory and the per-request session that is the one commit point."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+logger = logging.getLogger(__name__)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores naive values and would hand them back naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+AfterCommit = Callable[[], Awaitable[None]]
+Publisher = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class Database:
+    """Owns the engine and hands out sessions; the app keeps exactly one."""
+
+    def __init__(self, engine: AsyncEngine, *, bind: AsyncEngine | AsyncConnection | None = None) -> None:
+        self.engine = engine
+        kwargs: dict[str, Any] = {"expire_on_commit": False, "autoflush": False}
+        if isinstance(bind, AsyncConnection):
+            # Tests run each case inside one outer transaction; our commits become savepoints.
+            kwargs["join_transaction_mode"] = "create_savepoint"
+        self.sessionmaker = async_sessionmaker(bind or engine, **kwargs)
+        # Set by the app once its event bus runs; events are dropped (after commit) until then.
+        self.publisher: Publisher | None = None
+
+    @classmethod
+    def from_url(cls, url: str, *, echo: bool = False) -> Database:
+        kwargs: dict[str, Any] = {"echo": echo}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+        engine = create_async_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            _tune_sqlite(engine)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block succeeds, rolls back when it raises, then runs the
+        after-commit callbacks (event publication) registered with :func:`after_commit`."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+            for callback in callbacks:
+                await callback()
+            events: list[tuple[str, dict[str, Any]]] = session.info.pop("pending_events", [])
+            if self.publisher is not None:
+                for event_type, data in events:
+                    try:
+                        await self.publisher(event_type, data)
+                    except Exception:  # the write is durable; a lost live update must not fail it
+                        logger.exception("could not publish %s", event_type)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run ``callback`` once the request's transaction has committed (never for a rolled-back one)."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers proceed during a write; foreign keys are off by default in SQLite.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

@@ -1,0 +1,187 @@
+"""A realistic demo district: grids, staff and ~50 people under observation in every state."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import random
+import uuid
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from monitoring import local_date, windows_on
+from server.alerts.service import acknowledge, open_alert
+from server.auth.principal import SYSTEM_STAFF, Staff
+from server.auth.security import hash_access_code
+from server.db import Database, utcnow
+from server.grids.service import get_or_create_grids
+from server.models import Alert, Subject, User
+from server.readings.schemas import ReadingCreate
+from server.readings.service import add_reading
+from server.roster.status import reevaluate
+from server.settings import Settings
+from server.subjects.release import release
+from server.subjects.schemas import SubjectCreate
+from server.subjects.service import enrol
+from server.users.service import create_user
+
+GRIDS = ["东园社区第一网格", "东园社区第二网格", "西岭村网格", "高新科技园集中观察点"]
+STAFF = [
+    ("admin", "admin", "homewatch-admin", []),
+    ("doctor", "clinician", "homewatch-doctor", GRIDS[:2]),
+    ("doctor2", "clinician", "homewatch-doctor2", GRIDS[2:]),
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+         "秀兰", "霞", "平", "刚", "桂英", "建华", "文", "华", "玉兰", "红", "志强", "海燕"]
+REASONS = ["自武汉返回", "密切接触者", "自外省返回", "同航班乘客", "入境人员"]
+
+
+def demo_access_code(secret_key: str, index: int) -> str:
+    """Demo people get codes derived from the deployment secret, so `make run` can print their links
+    again on every start; real enrolments use fresh random codes."""
+    digest = hmac.new(secret_key.encode(), f"demo-subject-{index}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+# (label, how many, start days ago, scenario)
+SCENARIOS = [
+    ("high fever", 3, 5, "high_fever"),
+    ("fever", 3, 7, "fever"),
+    ("symptoms", 3, 4, "symptoms"),
+    ("asked to be called", 2, 6, "callback"),
+    ("missed a window", 6, 8, "missed"),
+    ("enrolled today", 4, 0, "new"),
+    ("regular", 20, 9, "ok"),
+    ("ready for release", 6, 15, "ready"),
+    ("released", 3, 16, "released"),
+]
+
+
+async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> list[tuple[str, str]]:
+    db = Database.from_url(settings.database_url)
+    rules = settings.rules
+    rng = random.Random(20200128)
+    now = utcnow()
+    try:
+        async with db.session() as session:
+            if only_if_empty and (await session.scalar(select(func.count()).select_from(Subject))):
+                return await _links(db, settings)
+            grids = await get_or_create_grids(session, actor=SYSTEM_STAFF, names=GRIDS)
+            by_name = {g.name: g for g in grids}
+            for username, role, password, grid_names in STAFF:
+                if await session.scalar(select(User.id).where(User.username == username)) is None:
+                    await create_user(session, actor=SYSTEM_STAFF, username=username, password=password, role=role,
+                                      grid_ids=[by_name[n].id for n in grid_names], full_name=None)
+        doctor = await _staff(db, "doctor2")
+        index = 0
+        for _label, count, days_ago, scenario in SCENARIOS:
+            for _ in range(count):
+                await _seed_one(db, settings, rng, index, grids[index % len(grids)].id, days_ago, scenario, now,
+                                doctor)
+                index += 1
+        async with db.session() as session:
+            for subject in (await session.scalars(select(Subject).where(Subject.state == "active"))).all():
+                reevaluate(session, subject, now=now, rules=rules)
+        return await _links(db, settings)
+    finally:
+        await db.dispose()
+
+
+async def _staff(db: Database, username: str) -> Staff:
+    async with db.session() as session:
+        user = await session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return Staff(user_id=user.id, username=user.username, role="admin", grid_ids=frozenset())
+
+
+async def _seed_one(db: Database, settings: Settings, rng: random.Random, index: int, grid_id: int, days_ago: int,
+                    scenario: str, now: datetime, acting: Staff) -> None:
+    rules = settings.rules
+    today = local_date(now, rules)
+    start = today - timedelta(days=days_ago)
+    name = SURNAMES[index % len(SURNAMES)] + GIVEN[(index * 7) % len(GIVEN)]
+    phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+    body = SubjectCreate(full_name=name, phone=phone, grid_id=grid_id,
+                         observation_type="centralized" if grid_id % 4 == 0 else "home",
+                         reason=REASONS[index % len(REASONS)], start_date=start,
+                         address=f"{rng.randrange(1, 30)}栋{rng.randrange(1, 6)}单元{rng.randrange(101, 2801)}",
+                         language="en" if index == 7 else ("zh_Hant" if index == 11 else None))
+    enrolled_at = min(now, datetime.combine(start, time(8, 0), tzinfo=rules.tz))
+    async with db.session() as session:
+        subject, _ = await enrol(session, actor=SYSTEM_STAFF, body=body, rules=rules, now=enrolled_at)
+        subject.access_code_hash = hash_access_code(demo_access_code(settings.secret_key, index))
+    # Two readings a day in the windows so far, normal unless the scenario says otherwise.
+    readings: list[tuple[datetime, float, list[str]]] = []
+    day = start
+    while day <= today:
+        for window in windows_on(day, rules):
+            taken = window.start + timedelta(minutes=rng.randrange(10, 120))
+            if taken > now:
+                continue
+            latest_closed = window.end <= now and window.end > now - timedelta(hours=14)
+            if scenario == "missed" and latest_closed:
+                continue
+            readings.append((taken, round(rng.uniform(36.1, 37.0), 1), []))
+        day += timedelta(days=1)
+    if scenario == "new":
+        readings = readings[-1:] if rng.random() < 0.5 else []
+    recent = now - timedelta(hours=rng.randrange(1, 5))
+    if scenario == "high_fever":
+        readings.append((recent, round(rng.uniform(38.6, 39.4), 1), ["cough", "fatigue"]))
+    elif scenario == "fever":
+        readings.append((recent, round(rng.uniform(37.3, 38.2), 1), []))
+    elif scenario == "symptoms":
+        readings.append((recent, 36.8, [rng.choice(["cough", "sore_throat", "headache", "runny_nose"])]))
+    for taken, temperature, symptoms in sorted(readings):
+        async with db.session() as session:
+            subject = await session.get(Subject, subject.id)
+            assert subject is not None
+            await add_reading(session, subject=subject, actor=SYSTEM_STAFF, rules=rules, now=taken + timedelta(minutes=1),
+                              body=ReadingCreate(id=uuid.uuid4(), temperature_c=temperature, taken_at=taken,
+                                                 method="forehead", symptoms=symptoms))
+    async with db.session() as session:
+        subject = await session.get(Subject, subject.id)
+        assert subject is not None
+        if scenario == "callback":
+            await open_alert(session, actor=SYSTEM_STAFF, subject=subject, kind="callback_request", now=recent,
+                             rules=rules)
+    if scenario in ("ready", "released"):
+        async with db.session() as session:
+            open_ids = (await session.scalars(select(Alert.id).where(Alert.subject_id == subject.id,
+                                                                   Alert.status == "open"))).all()
+            for alert_id in open_ids:
+                await acknowledge(session, staff=acting, alert_id=alert_id, note="已电话随访", now=now, rules=rules)
+    if scenario == "released":
+        async with db.session() as session:
+            subject = await session.get(Subject, subject.id)
+            assert subject is not None
+            await release(session, actor=acting, subject=subject, note="观察期满，无异常", override=False,
+                          rules=rules, now=now - timedelta(hours=rng.randrange(1, 20)))
+
+
+async def demo_links(settings: Settings) -> list[tuple[str, str]]:
+    db = Database.from_url(settings.database_url)
+    try:
+        return await _links(db, settings)
+    finally:
+        await db.dispose()
+
+
+async def _links(db: Database, settings: Settings) -> list[tuple[str, str]]:
+    base = settings.public_url.rstrip("/")
+    links = [(f"staff login ({u} / {p})", f"{base}/login") for u, _role, p, _g in STAFF]
+    labels = []
+    index = 0
+    for label, count, _days, _scenario in SCENARIOS:
+        labels.append((label, index))
+        index += count
+    async with db.session() as session:
+        for label, i in labels:
+            code = demo_access_code(settings.secret_key, i)
+            name = await session.scalar(select(Subject.full_name).where(Subject.access_code_hash == hash_access_code(code)))
+            if name:
+                links.append((f"subject: {name} ({label})", f"{base}/s/{code}"))
+    return links

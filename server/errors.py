@@ -1,0 +1,49 @@
+"""One error type for the whole app; one handler renders it as ``{"error", "detail"}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status_code = 400
+    error = "bad_request"
+
+    def __init__(self, detail: str, *, status_code: int | None = None, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if status_code is not None:
+            self.status_code = status_code
+        self.extra = extra or {}
+        self.headers = headers
+
+
+class NotFound(AppError):
+    status_code = 404
+    error = "not_found"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    error = "forbidden"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    error = "unauthorized"
+
+
+class Conflict(AppError):
+    status_code = 409
+    error = "conflict"
+
+
+class Invalid(AppError):
+    status_code = 422
+    error = "invalid"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    error = "too_many_requests"

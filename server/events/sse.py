@@ -1,0 +1,86 @@
+"""Turns a bus subscription into the messages of one Server-Sent-Events response.
+
+The route hands the generator to sse-starlette: ``EventSourceResponse(event_stream(...))``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from server.events.bus import Event, EventBus, EventBusUnavailable, SubscriberLagged
+
+logger = logging.getLogger(__name__)
+
+RELOAD_EVENT = "reload"
+
+
+async def event_stream(
+    bus: EventBus,
+    *,
+    last_event_id: str | None,
+    allow: Callable[[Event], bool],
+    heartbeat_seconds: float = 15,
+    max_queue: int = 1000,
+) -> AsyncIterator[dict[str, Any]]:
+    """Messages for ``EventSourceResponse``: ``{"id", "event", "data"}`` per allowed event.
+
+    Every ``heartbeat_seconds`` without a message, a comment keeps proxies from closing the
+    connection. It also carries the id of the newest event the client was not allowed to see, so
+    the browser's ``Last-Event-ID`` keeps up with the stream: a staff member whose grids are quiet
+    then resumes from a retained position instead of being told to reload after every reconnect.
+
+    When the client cannot be given every event it is sent a ``reload`` event and the stream ends.
+    When the bus is unreachable the stream just ends; the browser reconnects with its
+    ``Last-Event-ID`` and the replay fills the gap.
+    """
+    loop = asyncio.get_running_loop()
+    async with bus.subscribe(last_event_id=last_event_id, max_queue=max_queue) as subscription:
+        seen_id, sent_id = last_event_id, last_event_id
+        deadline = loop.time() + heartbeat_seconds
+        # Waiting on one long-lived task instead of wait_for() keeps a heartbeat from cancelling a
+        # half-finished replay read.
+        next_event: asyncio.Future[Event] | None = None
+        try:
+            while True:
+                if next_event is None:
+                    next_event = asyncio.ensure_future(subscription.__anext__())
+                done, _ = await asyncio.wait({next_event}, timeout=max(0.0, deadline - loop.time()))
+                if not done:
+                    heartbeat: dict[str, Any] = {"comment": "heartbeat"}
+                    if seen_id != sent_id:
+                        heartbeat["id"] = sent_id = seen_id
+                    yield heartbeat
+                    deadline = loop.time() + heartbeat_seconds
+                    continue
+                finished, next_event = next_event, None
+                try:
+                    event = finished.result()
+                except StopAsyncIteration:
+                    return
+                except SubscriberLagged as lagged:
+                    yield {"event": RELOAD_EVENT, "data": json.dumps({"reason": lagged.reason})}
+                    return
+                except EventBusUnavailable as exc:
+                    logger.warning("ending event stream: %s", exc)
+                    return
+                seen_id = event.id
+                if not allow(event):
+                    continue
+                yield {
+                    "id": event.id,
+                    "event": event.type,
+                    "data": json.dumps(event.data, ensure_ascii=False, separators=(",", ":")),
+                }
+                sent_id = event.id
+                deadline = loop.time() + heartbeat_seconds
+        finally:
+            if next_event is not None:
+                next_event.cancel()
+                try:
+                    await next_event
+                except (asyncio.CancelledError, StopAsyncIteration, SubscriberLagged, EventBusUnavailable):
+                    pass

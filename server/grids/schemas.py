@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class GridCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class GridRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str

@@ -1,0 +1,81 @@
+"""What a person under observation sees of themselves."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from monitoring import Rules, local_date, observation_day, windows_on
+from server.deps import Ctx, CurrentSubject
+from server.models import ACTIVE, Subject
+from server.subjects.schemas import LastReading
+
+router = APIRouter(prefix="/me", tags=["me"])
+
+
+class WindowToday(BaseModel):
+    start: datetime
+    end: datetime
+    state: Literal["done", "open", "missed", "upcoming", "before_start"]
+
+
+class MeRead(BaseModel):
+    id: uuid.UUID
+    full_name: str
+    status: Literal["active", "released"]
+    start_date: date
+    planned_end_date: date
+    observation_day: int
+    duration_days: int
+    language: str | None
+    last_reading: LastReading | None
+    released_at: datetime | None
+    windows_today: list[WindowToday]
+    hotline: str
+
+
+def windows_today(subject: Subject, *, now: datetime, rules: Rules) -> list[WindowToday]:
+    today = local_date(now, rules)
+    filled = {w for w in (subject.filled_window_1, subject.filled_window_2) if w is not None}
+    result = []
+    for window in windows_on(today, rules):
+        state: Literal["done", "open", "missed", "upcoming", "before_start"]
+        if today < subject.start_date:
+            state = "before_start"
+        elif window.start in filled:
+            state = "done"
+        elif window.start <= now < window.end:
+            state = "open"
+        elif now >= window.end:
+            state = "missed"
+        else:
+            state = "upcoming"
+        result.append(WindowToday(start=window.start, end=window.end, state=state))
+    return result
+
+
+@router.get("", response_model=MeRead)
+async def who_am_i(me: CurrentSubject, ctx: Ctx) -> MeRead:
+    """The signed-in person's observation: day N of M, today's reading windows, last reading."""
+    subject, rules, now = me.subject, ctx.settings.rules, ctx.now()
+    return MeRead(
+        id=subject.id,
+        full_name=subject.full_name,
+        status="active" if subject.state == ACTIVE else "released",
+        start_date=subject.start_date,
+        planned_end_date=subject.planned_end_date,
+        observation_day=observation_day(subject.start_date, now, rules),
+        duration_days=subject.duration_days,
+        language=subject.language,
+        last_reading=(
+            LastReading(temperature_c=subject.last_temperature_c, taken_at=subject.last_reading_at)
+            if subject.last_reading_at is not None and subject.last_temperature_c is not None else None
+        ),
+        released_at=subject.released_at,
+        windows_today=windows_today(subject, now=now, rules=rules),
+        hotline=ctx.settings.hotline,
+    )

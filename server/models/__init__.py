@@ -1,0 +1,205 @@
+"""All ORM models in one package, so relationships and migrations see one picture."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, UTCDateTime, utcnow
+
+ACTIVE = "active"
+RELEASED = "released"
+
+user_grids = Table(
+    "user_grids",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("grid_id", ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    """A staff member: an admin or a clinician."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    full_name: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(16))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped to revoke every token issued before (password change, deactivation).
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    grids: Mapped[list[Grid]] = relationship(secondary=user_grids, lazy="raise", order_by=Grid.id)
+
+
+class Subject(Base):
+    """A person under observation, with the summary of their readings kept on the row so the roster
+    never has to read the readings table (maintained in the transaction that stores a reading)."""
+
+    __tablename__ = "subjects"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
+    full_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32))
+    observation_type: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500))
+    start_date: Mapped[date] = mapped_column(Date)
+    duration_days: Mapped[int] = mapped_column(Integer)
+    planned_end_date: Mapped[date] = mapped_column(Date)
+    address: Mapped[str | None] = mapped_column(String(300))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    language: Mapped[str | None] = mapped_column(String(16))
+    clinician_note: Mapped[str | None] = mapped_column(Text)
+
+    access_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    access_code_version: Mapped[int] = mapped_column(Integer, default=1)
+    access_code_issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    state: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    release_note: Mapped[str | None] = mapped_column(Text)
+    release_override: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Summary of readings and alerts (see monitoring.SubjectState).
+    status_rank: Mapped[int] = mapped_column(SmallInteger, default=3)
+    status_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    abnormal_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_temperature_c: Mapped[float | None] = mapped_column(Float)
+    last_fever_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_high_fever_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_symptoms_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    filled_window_1: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    filled_window_2: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    open_alerts: Mapped[int] = mapped_column(Integer, default=0)
+    last_checkin_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_checkin_face_seen: Mapped[bool | None] = mapped_column(Boolean)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    grid: Mapped[Grid] = relationship(lazy="raise")
+
+    __table_args__ = (
+        # The roster: most severe first, by name, within the active population (optionally a grid).
+        Index("ix_subjects_roster", "status_rank", "full_name", "id",
+              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
+        Index("ix_subjects_grid_roster", "grid_id", "status_rank", "full_name", "id",
+              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
+        # The time-driven status sweep finds only rows whose status may have changed.
+        Index("ix_subjects_status_valid_until", "status_valid_until",
+              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
+        Index("ix_subjects_phone", "phone"),
+        Index("ix_subjects_state_planned_end", "state", "planned_end_date"),
+    )
+
+
+class Reading(Base):
+    __tablename__ = "readings"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))
+    temperature_c: Mapped[float] = mapped_column(Float)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    method: Mapped[str | None] = mapped_column(String(16))
+    symptoms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16), default="self")
+    classification: Mapped[str] = mapped_column(String(16))
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checkin_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    __table_args__ = (Index("ix_readings_subject_taken", "subject_id", "taken_at"),)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    reading_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("readings.id", ondelete="SET NULL"))
+    temperature_c: Mapped[float | None] = mapped_column(Float)
+    symptoms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_alerts_status_grid_opened", "status", "grid_id", "opened_at"),
+        Index("ix_alerts_subject", "subject_id", "opened_at"),
+    )
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        Index("ix_audit_subject_at", "subject_id", "at"),
+        Index("ix_audit_at", "at"),
+    )
+
+
+class AuthFailure(Base):
+    """Failed logins, counted per key (username, client address) to throttle guessing across every
+    app process."""
+
+    __tablename__ = "auth_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_auth_failures_key_at", "key", "at"),)

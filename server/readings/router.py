@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from server.audit import service as audit
+from server.deps import Ctx, CurrentClinician, CurrentStaff, CurrentSubject, SessionDep
+from server.readings import service
+from server.readings.schemas import ReadingCreate, ReadingRead
+from server.subjects.service import get_in_scope
+
+router = APIRouter(tags=["readings"])
+
+CREATED_OR_REPLAYED = {
+    200: {"description": "A reading with this id was stored before; it is returned unchanged."},
+    409: {"description": "The person has been released; no new readings are taken."},
+    422: {"description": "Implausible temperature, unknown symptom, or a time in the future."},
+}
+
+
+@router.post("/readings", response_model=ReadingRead, status_code=status.HTTP_201_CREATED,
+             responses=CREATED_OR_REPLAYED)
+async def report_reading(
+    body: ReadingCreate, me: CurrentSubject, ctx: Ctx, session: SessionDep, response: Response
+) -> ReadingRead:
+    """A person under observation reports their own temperature and symptoms."""
+    reading, created = await service.add_reading(
+        session, subject=me.subject, actor=me, body=body, rules=ctx.settings.rules, now=ctx.now()
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ReadingRead.model_validate(reading)
+
+
+@router.get("/me/readings", response_model=list[ReadingRead])
+async def my_readings(
+    me: CurrentSubject, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
+) -> list[ReadingRead]:
+    """The caller's own readings, newest first (also after release)."""
+    readings = await service.list_readings(session, subject_id=me.subject_id, limit=limit)
+    return [ReadingRead.model_validate(r) for r in readings]
+
+
+@router.post("/subjects/{subject_id}/readings", response_model=ReadingRead,
+             status_code=status.HTTP_201_CREATED, responses=CREATED_OR_REPLAYED)
+async def enter_reading(
+    subject_id: uuid.UUID, body: ReadingCreate, staff: CurrentClinician, ctx: Ctx, session: SessionDep,
+    response: Response,
+) -> ReadingRead:
+    """A clinician enters a reading for a person in their grids (stored with source "clinician")."""
+    subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
+    reading, created = await service.add_reading(
+        session, subject=subject, actor=staff, body=body, rules=ctx.settings.rules, now=ctx.now(),
+        source="clinician", entered_by=staff.db_user_id,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ReadingRead.model_validate(reading)
+
+
+@router.get("/subjects/{subject_id}/readings", response_model=list[ReadingRead])
+async def subject_readings(
+    subject_id: uuid.UUID, staff: CurrentStaff, session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[ReadingRead]:
+    """A person's readings, newest first (staff in scope; the look is audited)."""
+    subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
+    audit.record(session, staff, "subject.readings_viewed", subject_id=subject.id)
+    readings = await service.list_readings(session, subject_id=subject.id, limit=limit)
+    return [ReadingRead.model_validate(r) for r in readings]

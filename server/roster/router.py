@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from monitoring import Status
+from server.deps import Ctx, CurrentStaff, SessionDep
+from server.roster import service
+from server.roster.schemas import RosterPage
+
+router = APIRouter(prefix="/roster", tags=["roster"])
+
+
+@router.get("", response_model=RosterPage)
+async def get_roster(
+    staff: CurrentStaff,
+    ctx: Ctx,
+    session: SessionDep,
+    grid_id: int | None = None,
+    status: Status | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Part of a name or phone number")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RosterPage:
+    """People under observation in the caller's grids, most severe first (abnormal, missed, due, ok),
+    with counts by status for the same filters (the status filter aside)."""
+    return await service.roster(session, staff=staff, rules=ctx.settings.rules, now=ctx.now(),
+                                grid_id=grid_id, status=status, q=q, limit=limit, offset=offset)

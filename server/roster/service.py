@@ -1,0 +1,79 @@
+"""The roster: who needs attention now, most severe first, counted by status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from monitoring import Rules, Status, evaluate, observation_day
+from server.auth.principal import Staff
+from server.errors import Forbidden
+from server.models import ACTIVE, Subject
+from server.roster.schemas import RosterCounts, RosterItem, RosterPage
+from server.roster.status import STATUS_BY_RANK, refresh_stale_statuses, subject_state
+from server.subjects.schemas import LastReading
+
+
+def _search(q: str) -> ColumnElement[bool]:
+    q = q.strip()
+    digits = "".join(ch for ch in q if ch.isdigit())
+    conditions = [Subject.full_name.contains(q, autoescape=True)]
+    if digits and len(digits) == len(q.replace(" ", "").replace("-", "").lstrip("+")):
+        conditions.append(Subject.phone.contains(digits, autoescape=True))
+    return or_(*conditions)
+
+
+async def roster(
+    session: AsyncSession, *, staff: Staff, rules: Rules, now: datetime, grid_id: int | None = None,
+    status: Status | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
+) -> RosterPage:
+    if grid_id is not None and not staff.sees_grid(grid_id):
+        raise Forbidden("This grid is not one of yours.")
+    await refresh_stale_statuses(session, now=now, rules=rules)
+
+    filters: list[ColumnElement[bool]] = [Subject.state == ACTIVE, staff.subject_filter()]
+    if grid_id is not None:
+        filters.append(Subject.grid_id == grid_id)
+    if q and q.strip():
+        filters.append(_search(q))
+
+    counts = RosterCounts()
+    for rank, count in (
+        await session.execute(select(Subject.status_rank, func.count()).where(*filters).group_by(Subject.status_rank))
+    ).all():
+        setattr(counts, STATUS_BY_RANK[rank].value, count)
+        counts.total += count
+
+    if status is not None:
+        filters.append(Subject.status_rank == status.rank)
+    subjects = (
+        await session.scalars(
+            select(Subject).where(*filters)
+            .order_by(Subject.status_rank, Subject.full_name, Subject.id).limit(limit).offset(offset)
+        )
+    ).all()
+    items = []
+    for subject in subjects:
+        evaluation = evaluate(subject_state(subject), now, rules)
+        items.append(
+            RosterItem(
+                subject_id=subject.id,
+                full_name=subject.full_name,
+                phone=subject.phone,
+                grid_id=subject.grid_id,
+                status=STATUS_BY_RANK[subject.status_rank].value,
+                flags=[f.value for f in evaluation.flags],
+                last_reading=(
+                    LastReading(temperature_c=subject.last_temperature_c, taken_at=subject.last_reading_at)
+                    if subject.last_reading_at is not None and subject.last_temperature_c is not None
+                    else None
+                ),
+                observation_day=observation_day(subject.start_date, now, rules),
+                duration_days=subject.duration_days,
+                planned_end_date=subject.planned_end_date,
+                open_alerts=subject.open_alerts,
+            )
+        )
+    return RosterPage(counts=counts, items=items, limit=limit, offset=offset)

@@ -1,0 +1,56 @@
+"""Deployment settings: one object, read once from the environment (prefix ``HOMEWATCH_``)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from monitoring import Rules, parse_windows
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOMEWATCH_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./var/homewatch.db"
+    secret_key: str = DEVELOPMENT_SECRET
+    public_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Asia/Shanghai"
+    reading_windows: str = "07:00-11:00,17:00-21:00"
+    fever_c: float = 37.3
+    high_fever_c: float = 38.5
+    observation_days: int = Field(14, ge=1, le=60)
+    default_language: str = "zh_Hans"
+    hotline: str = "12320"
+    redis_url: str | None = None
+    media_dir: Path = Path("var/media")
+    ice_servers: str = ""
+    staff_token_hours: float = 12
+    subject_token_days: float = 30
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+    sql_echo: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError("HOMEWATCH_SECRET_KEY must be set to a long random value in production")
+        # Fail at start-up, not on the first reading, when the windows or thresholds are malformed.
+        self.rules  # noqa: B018
+        return self
+
+    @cached_property
+    def rules(self) -> Rules:
+        return Rules(
+            timezone=self.timezone,
+            windows=parse_windows(self.reading_windows),
+            fever_c=self.fever_c,
+            high_fever_c=self.high_fever_c,
+            observation_days=self.observation_days,
+        )

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Language = Literal["zh_Hans", "zh_Hant", "en"]
+
+
+class SubjectCreate(BaseModel):
+    full_name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=5, max_length=32)
+    grid_id: int
+    observation_type: Literal["home", "centralized"]
+    reason: str = Field(min_length=1, max_length=500)
+    start_date: date | None = None
+    duration_days: int | None = Field(None, ge=1, le=60)
+    address: str | None = Field(None, max_length=300)
+    id_number: str | None = Field(None, max_length=32)
+    date_of_birth: date | None = None
+    language: Language | None = None
+
+    @field_validator("full_name", "reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        cleaned = "".join(ch for ch in value if ch not in " -()")
+        digits = cleaned[1:] if cleaned.startswith("+") else cleaned
+        if not digits.isdigit() or not 5 <= len(digits) <= 20:
+            raise ValueError("a phone number has 5 to 20 digits (an optional leading +)")
+        return cleaned
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().upper()
+        if not value.isalnum():
+            raise ValueError("an ID number has only letters and digits")
+        return value
+
+
+class LastReading(BaseModel):
+    temperature_c: float
+    taken_at: datetime
+
+
+class SubjectRead(BaseModel):
+    id: uuid.UUID
+    grid_id: int
+    full_name: str
+    phone: str
+    observation_type: str
+    reason: str
+    start_date: date
+    duration_days: int
+    planned_end_date: date
+    address: str | None
+    id_number_masked: str | None
+    date_of_birth: date | None
+    language: str | None
+    status: Literal["active", "released"]
+    roster_status: str | None
+    flags: list[str]
+    observation_day: int
+    last_reading: LastReading | None
+    open_alerts: int
+    released_at: datetime | None
+    release_note: str | None
+    release_override: bool
+    clinician_note: str | None
+    created_at: datetime
+
+
+class SubjectCreated(SubjectRead):
+    access_code: str
+    access_url: str
+
+
+class AccessCodeRead(BaseModel):
+    subject_id: uuid.UUID
+    access_code: str
+    access_url: str
+
+
+class NoteUpdate(BaseModel):
+    clinician_note: str = Field(max_length=4000)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from server.deps import CurrentAdmin, CurrentStaff, SessionDep
+from server.users import service
+from server.users.schemas import UserCreate, UserRead
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.post("", response_model=UserRead, status_code=status.HTTP_201_CREATED)
+async def create_user(body: UserCreate, admin: CurrentAdmin, session: SessionDep) -> UserRead:
+    """Create a staff account (admin or clinician) and assign its grids. Admins only."""
+    user = await service.create_user(session, actor=admin, **body.model_dump())
+    return service.to_read(user)
+
+
+@router.get("", response_model=list[UserRead])
+async def list_users(admin: CurrentAdmin, session: SessionDep) -> list[UserRead]:
+    """Every staff account with its grids. Admins only."""
+    return [service.to_read(u) for u in await service.list_users(session)]
+
+
+@router.get("/me", response_model=UserRead)
+async def who_am_i(staff: CurrentStaff) -> UserRead:
+    """The signed-in staff member."""
+    return UserRead(id=staff.user_id, username=staff.username, role=staff.role,
+                    grid_ids=sorted(staff.grid_ids), language=staff.language)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from server.audit import service as audit
+from server.audit.service import Actor
+from server.auth.security import hash_password
+from server.errors import Conflict, Invalid
+from server.models import Grid, User
+from server.users.schemas import UserRead
+
+ROLES = ("admin", "clinician")
+
+
+async def create_user(
+    session: AsyncSession, *, actor: Actor | None, username: str, password: str, role: str,
+    grid_ids: list[int], full_name: str | None = None, language: str | None = None,
+) -> User:
+    if role not in ROLES:
+        raise Invalid(f"Unknown role “{role}”; use admin or clinician.")
+    if len(password) < 8:
+        raise Invalid("The password must have at least 8 characters.")
+    if await session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"The username “{username}” is taken.")
+    grids = list((await session.scalars(select(Grid).where(Grid.id.in_(grid_ids)))).all())
+    missing = sorted(set(grid_ids) - {g.id for g in grids})
+    if missing:
+        raise Invalid(f"No grid with id {', '.join(map(str, missing))}.")
+    user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name,
+                language=language, grids=grids)
+    session.add(user)
+    await session.flush()
+    audit.record(session, actor, "user.created", user_id=user.id, username=username, role=role,
+                 grid_ids=sorted(grid_ids))
+    return user
+
+
+async def list_users(session: AsyncSession) -> Sequence[User]:
+    return (await session.scalars(select(User).options(selectinload(User.grids)).order_by(User.username))).all()
+
+
+def to_read(user: User) -> UserRead:
+    return UserRead(id=user.id, username=user.username, role=user.role, grid_ids=[g.id for g in user.grids],
+                    full_name=user.full_name, language=user.language, is_active=user.is_active)
