@@ -9,9 +9,14 @@ class AppError(Exception):
     status_code = 400
     error = "bad_request"
 
-    def __init__(self, detail: str, *, status_code: int | None = None, extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None, **params: Any) -> None:
+        """``message`` is an English template (``"No grid with id {grid_id}."``) that doubles as the
+        translation catalogue's msgid; ``params`` fill it after translation."""
+        detail = message.format(**params) if params else message
         super().__init__(detail)
+        self.message = message
+        self.params = params
         self.detail = detail
         if status_code is not None:
             self.status_code = status_code

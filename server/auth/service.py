@@ -26,7 +26,8 @@ async def check_throttle(session: AsyncSession, *, keys: list[str], max_failures
     )
     if count is not None and count >= max_failures:
         raise TooManyRequests(
-            f"Too many failed sign-in attempts. Please wait {window_s // 60} minutes and try again.",
+            "Too many failed sign-in attempts. Please wait {minutes} minutes and try again.",
+            minutes=window_s // 60,
             headers={"Retry-After": str(window_s)},
         )
 

@@ -17,7 +17,7 @@ async def create_grid(session: AsyncSession, *, actor: Actor, name: str) -> Grid
     if not name:
         raise Invalid("A grid needs a name.")
     if await session.scalar(select(Grid.id).where(Grid.name == name)) is not None:
-        raise Conflict(f"A grid named “{name}” already exists.")
+        raise Conflict("A grid named “{name}” already exists.", name=name)
     grid = Grid(name=name)
     session.add(grid)
     await session.flush()

@@ -32,7 +32,8 @@ ALERT_KIND = {TemperatureClass.high_fever: "high_fever", TemperatureClass.fever:
 
 
 def reading_rejected(error: ReadingRejected) -> Invalid:
-    return Invalid(error.message, extra={"code": error.code, "params": dict(error.params)})
+    # The rules speak English; the catalogue is keyed by the rule's code so pages can translate it.
+    return Invalid(error.message, extra={"code": error.code, "params": {k: str(v) for k, v in error.params.items()}})
 
 
 async def add_reading(

@@ -38,7 +38,7 @@ async def enrol(
     """Create a subject; returns it with its access code, which exists only in this answer."""
     grid = await session.get(Grid, body.grid_id)
     if grid is None:
-        raise Invalid(f"No grid with id {body.grid_id}.")
+        raise Invalid("No grid with id {grid_id}.", grid_id=body.grid_id)
     start = body.start_date or local_date(now, rules)
     duration = body.duration_days or rules.observation_days
     code = new_access_code()

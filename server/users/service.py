@@ -21,15 +21,15 @@ async def create_user(
     grid_ids: list[int], full_name: str | None = None, language: str | None = None,
 ) -> User:
     if role not in ROLES:
-        raise Invalid(f"Unknown role “{role}”; use admin or clinician.")
+        raise Invalid("Unknown role “{role}”; use admin or clinician.", role=role)
     if len(password) < 8:
         raise Invalid("The password must have at least 8 characters.")
     if await session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"The username “{username}” is taken.")
+        raise Conflict("The username “{username}” is taken.", username=username)
     grids = list((await session.scalars(select(Grid).where(Grid.id.in_(grid_ids)))).all())
     missing = sorted(set(grid_ids) - {g.id for g in grids})
     if missing:
-        raise Invalid(f"No grid with id {', '.join(map(str, missing))}.")
+        raise Invalid("No grid with id {grid_id}.", grid_id=", ".join(map(str, missing)))
     user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name,
                 language=language, grids=grids)
     session.add(user)

@@ -125,6 +125,7 @@ async def test_sessions_beyond_max_sessions_are_refused_with_retry_after(make_ma
             lambda sdp, type: manager.watch(checkin_id="c-1", sdp=sdp, type=type, viewer_id="v"), None
         )
 
+    await asyncio.wait_for(first.live.wait(), 5)
     await manager.end("c-1")
     assert first.results[0].outcome is CheckinOutcome.abandoned
     assert manager.active_count() == 1
