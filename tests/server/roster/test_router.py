@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from server.context import AppContext
+from tests.conftest import Clock
+from tests.factories import World, enrol, make_grid, make_user, staff_headers
+
+
+async def test_roster_orders_most_severe_first_with_counts(client: httpx.AsyncClient, world: World,
+                                                           app_ctx: AppContext) -> None:
+    grid = world.grid_a
+    ok = await enrol(app_ctx, grid, name="甲 ok", phone="13000000001")
+    fever = await enrol(app_ctx, grid, name="乙 fever", phone="13000000002")
+    symptoms = await enrol(app_ctx, grid, name="丙 symptoms", phone="13000000003")
+    from tests.factories import subject_headers
+    await client.post("/api/v1/readings", headers=subject_headers(app_ctx, ok), json={"temperature_c": 36.5})
+    await client.post("/api/v1/readings", headers=subject_headers(app_ctx, fever), json={"temperature_c": 37.8})
+    await client.post("/api/v1/readings", headers=subject_headers(app_ctx, symptoms),
+                      json={"temperature_c": 36.6, "symptoms": ["cough"]})
+    roster = (await client.get("/api/v1/roster", headers=world.clin_a)).json()
+    names = [i["full_name"] for i in roster["items"]]
+    # Abnormal first (both), then due (王小明 has not reported in the open window), then ok.
+    assert names[:2] == sorted(["乙 fever", "丙 symptoms"])
+    assert names[2:] == ["王小明", "甲 ok"]
+    assert roster["counts"] == {"abnormal": 2, "missed": 0, "due": 1, "ok": 1, "total": 4}
+    by_name = {i["full_name"]: i for i in roster["items"]}
+    assert by_name["乙 fever"]["flags"] == ["fever"]
+    assert by_name["丙 symptoms"]["flags"] == ["symptoms"]
+    assert by_name["王小明"]["flags"] == ["due"]
+    assert by_name["乙 fever"]["last_reading"]["temperature_c"] == 37.8
+    assert by_name["甲 ok"]["observation_day"] == 1
+    assert all(i["grid_id"] == grid.id for i in roster["items"])
+
+
+async def test_missed_window_appears_when_time_passes(client: httpx.AsyncClient, world: World,
+                                                      clock: Clock) -> None:
+    await client.post("/api/v1/readings", headers=world.subj_b, json={"temperature_c": 36.5})
+    clock.now += timedelta(hours=3)  # 12:30 Shanghai: the morning window closed at 11:00
+    roster = (await client.get("/api/v1/roster", headers=world.admin_h)).json()
+    statuses = {i["full_name"]: (i["status"], i["flags"]) for i in roster["items"]}
+    assert statuses["王小明"] == ("missed", ["missed_reading"])
+    assert statuses["李华"] == ("ok", [])
+    assert roster["counts"]["missed"] == 1 and roster["counts"]["ok"] == 1
+    clock.now += timedelta(hours=5)  # 17:30: evening window open, morning one still the last closed
+    roster = (await client.get("/api/v1/roster", headers=world.admin_h)).json()
+    statuses = {i["full_name"]: (i["status"], i["flags"]) for i in roster["items"]}
+    assert statuses["王小明"] == ("missed", ["missed_reading", "due"])
+    assert statuses["李华"] == ("due", ["due"])
+
+
+async def test_fever_ages_out_after_24_hours(client: httpx.AsyncClient, world: World, clock: Clock) -> None:
+    await client.post("/api/v1/readings", headers=world.subj_a, json={"temperature_c": 38.9})
+    first = (await client.get("/api/v1/roster", headers=world.clin_a)).json()["items"][0]
+    assert first["status"] == "abnormal" and first["flags"] == ["high_fever"]
+    clock.now += timedelta(hours=24, minutes=1)
+    await client.post("/api/v1/readings", headers=world.subj_a, json={"temperature_c": 36.6})
+    item = (await client.get("/api/v1/roster", headers=world.clin_a)).json()["items"][0]
+    # The fever has aged out; what is left is yesterday evening's empty window.
+    assert item["status"] == "missed" and item["flags"] == ["missed_reading"]
+
+
+async def test_clinician_sees_only_their_grids_and_cannot_filter_foreign(client: httpx.AsyncClient,
+                                                                        world: World) -> None:
+    roster = (await client.get("/api/v1/roster", headers=world.clin_a)).json()
+    assert [i["full_name"] for i in roster["items"]] == ["王小明"]
+    assert roster["counts"]["total"] == 1
+    foreign = await client.get("/api/v1/roster", params={"grid_id": world.grid_b.id}, headers=world.clin_a)
+    assert foreign.status_code == 403
+
+
+async def test_clinician_without_grids_sees_nobody(client: httpx.AsyncClient, world: World,
+                                                   app_ctx: AppContext) -> None:
+    lonely = await make_user(app_ctx, username="lonely")
+    roster = (await client.get("/api/v1/roster", headers=staff_headers(app_ctx, lonely))).json()
+    assert roster["items"] == [] and roster["counts"]["total"] == 0
+
+
+async def test_filters_search_and_pagination(client: httpx.AsyncClient, world: World, app_ctx: AppContext) -> None:
+    grid = await make_grid(app_ctx, "南湖")
+    for i in range(5):
+        await enrol(app_ctx, grid, name=f"张{i}", phone=f"1370000000{i}")
+    by_grid = (await client.get("/api/v1/roster", params={"grid_id": grid.id, "limit": 2},
+                                headers=world.admin_h)).json()
+    assert by_grid["counts"]["total"] == 5 and len(by_grid["items"]) == 2
+    page2 = (await client.get("/api/v1/roster", params={"grid_id": grid.id, "limit": 2, "offset": 2},
+                              headers=world.admin_h)).json()
+    assert {i["full_name"] for i in by_grid["items"]}.isdisjoint({i["full_name"] for i in page2["items"]})
+    by_phone = (await client.get("/api/v1/roster", params={"q": "0003"}, headers=world.admin_h)).json()
+    assert [i["full_name"] for i in by_phone["items"]] == ["张3"]
+    by_name = (await client.get("/api/v1/roster", params={"q": "李"}, headers=world.admin_h)).json()
+    assert [i["full_name"] for i in by_name["items"]] == ["李华"]
+    due_only = (await client.get("/api/v1/roster", params={"status": "due"}, headers=world.admin_h)).json()
+    assert due_only["counts"]["total"] == 7 and len(due_only["items"]) == 7
+    ok_only = (await client.get("/api/v1/roster", params={"status": "ok"}, headers=world.admin_h)).json()
+    assert ok_only["items"] == []
+    bad = await client.get("/api/v1/roster", params={"status": "sleeping"}, headers=world.admin_h)
+    assert bad.status_code == 422
+
+
+async def test_released_subjects_leave_the_roster(client: httpx.AsyncClient, world: World) -> None:
+    await client.post(f"/api/v1/subjects/{world.subject_a.id}/release", headers=world.admin_h,
+                      json={"override": True, "note": "transferred to hospital"})
+    roster = (await client.get("/api/v1/roster", headers=world.admin_h)).json()
+    assert [i["full_name"] for i in roster["items"]] == ["李华"]
