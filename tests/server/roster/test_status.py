@@ -1,0 +1,82 @@
+"""The SQL sweep and the Python rules must agree on every subject's status at every instant."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from monitoring import Rules, abnormal_until, evaluate, latest_closed_window, open_window, windows_on
+from server.auth.principal import SYSTEM_STAFF
+from server.context import AppContext
+from server.grids.service import create_grid
+from server.models import Subject
+from server.roster.status import refresh_stale_statuses, subject_state
+
+BASE = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
+
+
+def _instants(rules: Rules, rng: random.Random) -> list[datetime]:
+    """Instants that matter: window edges (and a second either side), midnights, and random ones."""
+    edges = []
+    for day in (date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11)):
+        for window in windows_on(day, rules):
+            for edge in (window.start, window.end):
+                edges += [edge - timedelta(seconds=1), edge, edge + timedelta(seconds=1)]
+    return edges + [BASE + timedelta(minutes=rng.randrange(0, 3 * 24 * 60)) for _ in range(10)]
+
+
+def _random_subject(rules: Rules, rng: random.Random, grid_id: int, now: datetime) -> Subject:
+    def maybe_time() -> datetime | None:
+        return None if rng.random() < 0.3 else now - timedelta(minutes=rng.randrange(-4, 60 * 30))
+
+    fever = maybe_time()
+    high = fever if fever is not None and rng.random() < 0.5 else None
+    windows: list[datetime] = []
+    for candidate in (open_window(now, rules), latest_closed_window(now, rules)):
+        if candidate is not None and rng.random() < 0.5:
+            windows.append(candidate.start)
+    if rng.random() < 0.3:
+        windows.append(BASE - timedelta(days=2))
+    filled = tuple(sorted(set(windows), reverse=True)[:2])
+    start = (now - timedelta(days=rng.randrange(-1, 3))).astimezone(rules.tz).date()
+    subject = Subject(
+        id=uuid.uuid4(), grid_id=grid_id, full_name="x", phone="13800000000", observation_type="home",
+        reason="r", start_date=start, duration_days=14, planned_end_date=start + timedelta(days=14),
+        access_code_hash=uuid.uuid4().hex, access_code_version=1, state="active", open_alerts=0,
+        status_rank=rng.randrange(4), status_valid_until=now - timedelta(seconds=1),
+        last_reading_at=maybe_time(), last_fever_at=fever, last_high_fever_at=high,
+        last_symptoms_at=maybe_time(), filled_window_1=filled[0] if filled else None,
+        filled_window_2=filled[1] if len(filled) > 1 else None, release_override=False,
+    )
+    subject.abnormal_until = abnormal_until(subject_state(subject), rules)
+    return subject
+
+
+async def test_sql_sweep_matches_python_rules(app_ctx: AppContext) -> None:
+    rules = app_ctx.settings.rules
+    rng = random.Random(7)
+    async with app_ctx.db.session() as session:
+        grid = await create_grid(session, actor=SYSTEM_STAFF, name="g")
+    checked = 0
+    for now in _instants(rules, rng):
+        async with app_ctx.db.session() as session:
+            subjects = [_random_subject(rules, rng, grid.id, now) for _ in range(12)]
+            session.add_all(subjects)
+            await session.flush()
+            await refresh_stale_statuses(session, now=now, rules=rules)
+            ids = [s.id for s in subjects]
+            stored = {s.id: s for s in (await session.scalars(
+                select(Subject).where(Subject.id.in_(ids)).execution_options(populate_existing=True))).all()}
+            for subject in stored.values():
+                expected = evaluate(subject_state(subject), now, rules)
+                assert subject.status_rank == expected.status.rank, (now, subject_state(subject), expected)
+                assert subject.status_valid_until is not None and subject.status_valid_until > now
+                assert subject.status_valid_until <= expected.status_valid_until or (
+                    subject.abnormal_until is not None and subject.status_valid_until <= subject.abnormal_until)
+                checked += 1
+            for subject in subjects:
+                await session.delete(subject)
+    assert checked > 300
