@@ -1,0 +1,215 @@
+"""Roster latency and reading ingest at scale, against the real app served by uvicorn.
+
+    python -m bench.roster --sizes 10000,100000,1000000     # PostgreSQL from HOMEWATCH_BENCH_POSTGRES_URL
+    python -m bench.roster --sizes 2000 --sqlite            # embedded default
+
+For each size: a fresh database, bulk-loaded (bench/seed.py), the status sweep timed, then the app is
+started in its own process and measured over HTTP: the roster's first page with counts (p50/p95, as an
+admin who sees everyone and as a clinician with two grids), and readings ingested per second beside an
+authenticated no-op endpoint of the same app (GET /api/v1/auth/whoami) at the same concurrency."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.seed import seed
+from server.auth.security import Tokens
+from server.db import Database, utcnow
+from server.migrate import upgrade
+from server.roster.status import refresh_stale_statuses
+from server.settings import Settings
+
+SECRET = "bench-secret-key-bench-secret-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def _prepare(url: str, n: int, settings: Settings) -> dict[str, float]:
+    await upgrade(url)
+    engine = create_async_engine(url)
+    try:
+        stats = await seed(engine, n, now=utcnow(), rules=settings.rules)
+    finally:
+        await engine.dispose()
+    db = Database.from_url(url)
+    try:
+        started = time.perf_counter()
+        async with db.session() as session:
+            changed = await refresh_stale_statuses(session, now=utcnow(), rules=settings.rules)
+        stats["sweep_s"] = time.perf_counter() - started
+        stats["sweep_rows"] = len(changed)
+    finally:
+        await db.dispose()
+    return stats
+
+
+async def _subject_ids(url: str, count: int) -> list[str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text(f"SELECT id FROM subjects LIMIT {count}"))).all()
+    finally:
+        await engine.dispose()
+    return [str(uuid.UUID(str(r[0]))) for r in rows]
+
+
+async def _latency(client: httpx.AsyncClient, path: str, headers: dict[str, str], rounds: int) -> list[float]:
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        response = await client.get(path, headers=headers)
+        timings.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return timings
+
+
+async def _throughput(client: httpx.AsyncClient, make_request: object, seconds: float, concurrency: int) -> float:
+    deadline = time.perf_counter() + seconds
+    done = 0
+    errors = 0
+
+    async def worker() -> None:
+        nonlocal done, errors
+        while time.perf_counter() < deadline:
+            response = await make_request()  # type: ignore[operator]
+            if response.status_code < 300:
+                done += 1
+            else:
+                errors += 1
+                if errors < 3:
+                    print("  ! ", response.status_code, response.text[:200], file=sys.stderr)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, float]:
+    port = _free_port()
+    env = {**os.environ, "HOMEWATCH_DATABASE_URL": url, "HOMEWATCH_SECRET_KEY": SECRET,
+           "HOMEWATCH_ENVIRONMENT": "test", "HOMEWATCH_LOGIN_MAX_FAILURES": "1000000"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "server.asgi:app", "--port", str(port), "--log-level", "warning",
+         "--no-access-log"], env=env)
+    tokens = Tokens(SECRET, staff_ttl_s=3600, subject_ttl_s=3600)
+    admin = {"Authorization": f"Bearer {tokens.issue('staff', '1', 1)}"}
+    clinician = {"Authorization": f"Bearer {tokens.issue('staff', '2', 1)}"}
+    subject_ids = await _subject_ids(url, 2000)
+    subject_headers = [{"Authorization": f"Bearer {tokens.issue('subject', s, 1)}"} for s in subject_ids]
+    rng = random.Random(3)
+    limits = httpx.Limits(max_connections=args.concurrency + 4)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits) as client:
+            for _ in range(300):  # the app may take a while to start on a busy machine
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            await _latency(client, "/api/v1/roster", admin, 3)  # warm caches and connections
+            admin_ms = await _latency(client, "/api/v1/roster", admin, args.rounds)
+            clinician_ms = await _latency(client, "/api/v1/roster", clinician, args.rounds)
+            abnormal_ms = await _latency(client, "/api/v1/roster?status=abnormal", admin, args.rounds // 2)
+
+            def noop() -> object:
+                return client.get("/api/v1/auth/whoami", headers=rng.choice(subject_headers))
+
+            def ingest() -> object:
+                return client.post("/api/v1/readings", headers=rng.choice(subject_headers),
+                                   json={"temperature_c": round(rng.uniform(36.0, 37.0), 1), "method": "forehead"})
+
+            noop_rps = await _throughput(client, noop, args.seconds, args.concurrency)
+            ingest_rps = await _throughput(client, ingest, args.seconds, args.concurrency)
+    finally:
+        server.terminate()
+        server.wait(10)
+    return {
+        "admin_p50": statistics.median(admin_ms), "admin_p95": _pct(admin_ms, 0.95),
+        "clin_p50": statistics.median(clinician_ms), "clin_p95": _pct(clinician_ms, 0.95),
+        "abnormal_p95": _pct(abnormal_ms, 0.95),
+        "noop_rps": noop_rps, "ingest_rps": ingest_rps,
+    }
+
+
+async def _with_database(n: int, args: argparse.Namespace) -> tuple[str, str]:
+    if args.sqlite:
+        folder = Path(tempfile.mkdtemp(prefix="hw-bench-"))
+        return "sqlite", f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+    admin_url = args.postgres_url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    name = f"hw_bench_{n}"
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return "postgresql", admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    settings = Settings(secret_key=SECRET, environment="test")
+    rows = []
+    for n in args.sizes:
+        backend, url = await _with_database(n, args)
+        print(f"[{backend} N={n:,}] loading…", flush=True)
+        prepared = await _prepare(url, n, settings)
+        print(f"  loaded {prepared['readings']:,.0f} readings in {prepared['load_s']:.1f}s; status sweep of "
+              f"{prepared['sweep_rows']:,.0f} rows took {prepared['sweep_s']:.2f}s", flush=True)
+        measured = await _measure(url, n, args)
+        rows.append((backend, n, prepared, measured))
+    print()
+    header = (f"{'backend':<10} {'subjects':>9} {'readings':>10} {'roster p50/p95 admin':>21} "
+              f"{'clinician':>14} {'abnormal p95':>12} {'sweep s':>8} {'no-op r/s':>9} {'ingest r/s':>10} {'ratio':>6}")
+    print(header)
+    print("-" * len(header))
+    for backend, n, p, m in rows:
+        print(f"{backend:<10} {n:>9,} {p['readings']:>10,.0f} {m['admin_p50']:>9.1f} / {m['admin_p95']:>6.1f} ms "
+              f"{m['clin_p50']:>5.1f}/{m['clin_p95']:>5.1f} ms {m['abnormal_p95']:>9.1f} ms {p['sweep_s']:>8.2f} "
+              f"{m['noop_rps']:>9.0f} {m['ingest_rps']:>10.0f} {m['ingest_rps'] / m['noop_rps']:>6.2f}")
+    if len(rows) > 1:
+        growth = rows[-1][3]["admin_p95"] / rows[0][3]["admin_p95"]
+        print(f"\nadmin roster p95 grows {growth:.1f}x from {rows[0][1]:,} to {rows[-1][1]:,} subjects")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000",
+                        type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--sqlite", action="store_true", help="use a temporary SQLite file instead of PostgreSQL")
+    parser.add_argument("--postgres-url", default=os.environ.get("HOMEWATCH_BENCH_POSTGRES_URL")
+                        or os.environ.get("HOMEWATCH_TEST_POSTGRES_URL"))
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    if not args.sqlite and not args.postgres_url:
+        print("no PostgreSQL configured (HOMEWATCH_BENCH_POSTGRES_URL); using SQLite", file=sys.stderr)
+        args.sqlite = True
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
