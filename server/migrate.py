@@ -28,7 +28,7 @@ def _ensure_sqlite_folder(url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def upgrade(url: str, revision: str = "head") -> None:
+async def upgrade(url: str, revision: str = "heads") -> None:
     _ensure_sqlite_folder(url)
     engine = create_async_engine(url)
     try:
@@ -39,7 +39,7 @@ async def upgrade(url: str, revision: str = "head") -> None:
         await engine.dispose()
 
 
-async def upgrade_connection(connection: AsyncConnection, revision: str = "head") -> None:
+async def upgrade_connection(connection: AsyncConnection, revision: str = "heads") -> None:
     def run(sync_connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = sync_connection
@@ -48,5 +48,5 @@ async def upgrade_connection(connection: AsyncConnection, revision: str = "head"
     await connection.run_sync(run)
 
 
-def upgrade_sync(url: str, revision: str = "head") -> None:
+def upgrade_sync(url: str, revision: str = "heads") -> None:
     asyncio.run(upgrade(url, revision))
