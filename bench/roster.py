@@ -110,11 +110,27 @@ async def _throughput(client: httpx.AsyncClient, make_request: object, seconds: 
 
 async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, float]:
     port = _free_port()
-    env = {**os.environ, "HOMEWATCH_DATABASE_URL": url, "HOMEWATCH_SECRET_KEY": SECRET,
-           "HOMEWATCH_ENVIRONMENT": "test", "HOMEWATCH_LOGIN_MAX_FAILURES": "1000000"}
+    env = {
+        **os.environ,
+        "HOMEWATCH_DATABASE_URL": url,
+        "HOMEWATCH_SECRET_KEY": SECRET,
+        "HOMEWATCH_ENVIRONMENT": "test",
+        "HOMEWATCH_LOGIN_MAX_FAILURES": "1000000",
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "server.asgi:app", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"], env=env)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "server.asgi:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
     tokens = Tokens(SECRET, staff_ttl_s=3600, subject_ttl_s=3600)
     admin = {"Authorization": f"Bearer {tokens.issue('staff', '1', 1)}"}
     clinician = {"Authorization": f"Bearer {tokens.issue('staff', '2', 1)}"}
@@ -139,8 +155,11 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
                 return client.get("/api/v1/auth/whoami", headers=rng.choice(subject_headers))
 
             def ingest() -> object:
-                return client.post("/api/v1/readings", headers=rng.choice(subject_headers),
-                                   json={"temperature_c": round(rng.uniform(36.0, 37.0), 1), "method": "forehead"})
+                return client.post(
+                    "/api/v1/readings",
+                    headers=rng.choice(subject_headers),
+                    json={"temperature_c": round(rng.uniform(36.0, 37.0), 1), "method": "forehead"},
+                )
 
             noop_rps = await _throughput(client, noop, args.seconds, args.concurrency)
             ingest_rps = await _throughput(client, ingest, args.seconds, args.concurrency)
@@ -148,10 +167,13 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
         server.terminate()
         server.wait(10)
     return {
-        "admin_p50": statistics.median(admin_ms), "admin_p95": _pct(admin_ms, 0.95),
-        "clin_p50": statistics.median(clinician_ms), "clin_p95": _pct(clinician_ms, 0.95),
+        "admin_p50": statistics.median(admin_ms),
+        "admin_p95": _pct(admin_ms, 0.95),
+        "clin_p50": statistics.median(clinician_ms),
+        "clin_p95": _pct(clinician_ms, 0.95),
         "abnormal_p95": _pct(abnormal_ms, 0.95),
-        "noop_rps": noop_rps, "ingest_rps": ingest_rps,
+        "noop_rps": noop_rps,
+        "ingest_rps": ingest_rps,
     }
 
 
@@ -176,19 +198,26 @@ async def main_async(args: argparse.Namespace) -> None:
         backend, url = await _with_database(n, args)
         print(f"[{backend} N={n:,}] loading…", flush=True)
         prepared = await _prepare(url, n, settings)
-        print(f"  loaded {prepared['readings']:,.0f} readings in {prepared['load_s']:.1f}s; status sweep of "
-              f"{prepared['sweep_rows']:,.0f} rows took {prepared['sweep_s']:.2f}s", flush=True)
+        print(
+            f"  loaded {prepared['readings']:,.0f} readings in {prepared['load_s']:.1f}s; status sweep of "
+            f"{prepared['sweep_rows']:,.0f} rows took {prepared['sweep_s']:.2f}s",
+            flush=True,
+        )
         measured = await _measure(url, n, args)
         rows.append((backend, n, prepared, measured))
     print()
-    header = (f"{'backend':<10} {'subjects':>9} {'readings':>10} {'roster p50/p95 admin':>21} "
-              f"{'clinician':>14} {'abnormal p95':>12} {'sweep s':>8} {'no-op r/s':>9} {'ingest r/s':>10} {'ratio':>6}")
+    header = (
+        f"{'backend':<10} {'subjects':>9} {'readings':>10} {'roster p50/p95 admin':>21} "
+        f"{'clinician':>14} {'abnormal p95':>12} {'sweep s':>8} {'no-op r/s':>9} {'ingest r/s':>10} {'ratio':>6}"
+    )
     print(header)
     print("-" * len(header))
     for backend, n, p, m in rows:
-        print(f"{backend:<10} {n:>9,} {p['readings']:>10,.0f} {m['admin_p50']:>9.1f} / {m['admin_p95']:>6.1f} ms "
-              f"{m['clin_p50']:>5.1f}/{m['clin_p95']:>5.1f} ms {m['abnormal_p95']:>9.1f} ms {p['sweep_s']:>8.2f} "
-              f"{m['noop_rps']:>9.0f} {m['ingest_rps']:>10.0f} {m['ingest_rps'] / m['noop_rps']:>6.2f}")
+        print(
+            f"{backend:<10} {n:>9,} {p['readings']:>10,.0f} {m['admin_p50']:>9.1f} / {m['admin_p95']:>6.1f} ms "
+            f"{m['clin_p50']:>5.1f}/{m['clin_p95']:>5.1f} ms {m['abnormal_p95']:>9.1f} ms {p['sweep_s']:>8.2f} "
+            f"{m['noop_rps']:>9.0f} {m['ingest_rps']:>10.0f} {m['ingest_rps'] / m['noop_rps']:>6.2f}"
+        )
     if len(rows) > 1:
         growth = rows[-1][3]["admin_p95"] / rows[0][3]["admin_p95"]
         print(f"\nadmin roster p95 grows {growth:.1f}x from {rows[0][1]:,} to {rows[-1][1]:,} subjects")
@@ -196,11 +225,12 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000,1000000",
-                        type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--sizes", default="10000,100000,1000000", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--sqlite", action="store_true", help="use a temporary SQLite file instead of PostgreSQL")
-    parser.add_argument("--postgres-url", default=os.environ.get("HOMEWATCH_BENCH_POSTGRES_URL")
-                        or os.environ.get("HOMEWATCH_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("HOMEWATCH_BENCH_POSTGRES_URL") or os.environ.get("HOMEWATCH_TEST_POSTGRES_URL"),
+    )
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)

@@ -22,20 +22,52 @@ GRIDS = 141
 DAYS = 14
 BATCH = 20_000
 SUBJECT_COLUMNS = [
-    "id", "grid_id", "full_name", "phone", "observation_type", "reason", "start_date", "duration_days",
-    "planned_end_date", "access_code_hash", "access_code_version", "access_code_issued_at", "state",
-    "release_override", "status_rank", "status_valid_until", "abnormal_until", "last_reading_at",
-    "last_temperature_c", "last_fever_at", "last_high_fever_at", "last_symptoms_at", "filled_window_1",
-    "filled_window_2", "open_alerts", "created_at",
+    "id",
+    "grid_id",
+    "full_name",
+    "phone",
+    "observation_type",
+    "reason",
+    "start_date",
+    "duration_days",
+    "planned_end_date",
+    "access_code_hash",
+    "access_code_version",
+    "access_code_issued_at",
+    "state",
+    "release_override",
+    "status_rank",
+    "status_valid_until",
+    "abnormal_until",
+    "last_reading_at",
+    "last_temperature_c",
+    "last_fever_at",
+    "last_high_fever_at",
+    "last_symptoms_at",
+    "filled_window_1",
+    "filled_window_2",
+    "open_alerts",
+    "created_at",
 ]
-READING_COLUMNS = ["id", "subject_id", "temperature_c", "taken_at", "received_at", "method", "symptoms", "source",
-                   "classification", "window_start"]
+READING_COLUMNS = [
+    "id",
+    "subject_id",
+    "temperature_c",
+    "taken_at",
+    "received_at",
+    "method",
+    "symptoms",
+    "source",
+    "classification",
+    "window_start",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _rows(n: int, now: datetime, rules: Rules, rng: random.Random, with_readings: bool
-          ) -> Iterator[tuple[list[tuple[object, ...]], list[tuple[object, ...]]]]:
+def _rows(
+    n: int, now: datetime, rules: Rules, rng: random.Random, with_readings: bool
+) -> Iterator[tuple[list[tuple[object, ...]], list[tuple[object, ...]]]]:
     today = now.astimezone(rules.tz).date()
     window_cache: dict[date, tuple[object, ...]] = {}
     subjects: list[tuple[object, ...]] = []
@@ -58,28 +90,64 @@ def _rows(n: int, now: datetime, rules: Rules, rng: random.Random, with_readings
                 symptoms = rng.random() < 0.01
                 cls = "high_fever" if temp >= rules.high_fever_c else "fever" if temp >= rules.fever_c else "normal"
                 filled = window_for(taken, rules)
-                readings.append((uuid.uuid4(), sid, temp, taken, taken, "forehead",
-                                 '["cough"]' if symptoms else "[]", "self", cls, filled.start if filled else None))
+                readings.append(
+                    (
+                        uuid.uuid4(),
+                        sid,
+                        temp,
+                        taken,
+                        taken,
+                        "forehead",
+                        '["cough"]' if symptoms else "[]",
+                        "self",
+                        cls,
+                        filled.start if filled else None,
+                    )
+                )
                 state = SubjectState(
-                    start_date=state.start_date, planned_end_date=state.planned_end_date,
+                    start_date=state.start_date,
+                    planned_end_date=state.planned_end_date,
                     last_reading_at=taken,
                     last_fever_at=taken if cls != "normal" else state.last_fever_at,
                     last_high_fever_at=taken if cls == "high_fever" else state.last_high_fever_at,
                     last_symptoms_at=taken if symptoms else state.last_symptoms_at,
-                    filled_windows=record_filled_window(state.filled_windows, filled.start) if filled
+                    filled_windows=record_filled_window(state.filled_windows, filled.start)
+                    if filled
                     else state.filled_windows,
                 )
                 last_temp = temp
             day += timedelta(days=1)
         filled_windows = state.filled_windows
-        subjects.append((
-            sid, 1 + i % GRIDS, SURNAMES[i % len(SURNAMES)] + f"{i:07d}", f"1{3 + i % 6}{i:09d}", "home", "bench",
-            start, DAYS, state.planned_end_date, uuid.uuid4().hex + uuid.uuid4().hex, 1, now, "active", False,
-            3, EPOCH, abnormal_until(state, rules), state.last_reading_at, last_temp, state.last_fever_at,
-            state.last_high_fever_at, state.last_symptoms_at,
-            filled_windows[0] if filled_windows else None, filled_windows[1] if len(filled_windows) > 1 else None,
-            0, now,
-        ))
+        subjects.append(
+            (
+                sid,
+                1 + i % GRIDS,
+                SURNAMES[i % len(SURNAMES)] + f"{i:07d}",
+                f"1{3 + i % 6}{i:09d}",
+                "home",
+                "bench",
+                start,
+                DAYS,
+                state.planned_end_date,
+                uuid.uuid4().hex + uuid.uuid4().hex,
+                1,
+                now,
+                "active",
+                False,
+                3,
+                EPOCH,
+                abnormal_until(state, rules),
+                state.last_reading_at,
+                last_temp,
+                state.last_fever_at,
+                state.last_high_fever_at,
+                state.last_symptoms_at,
+                filled_windows[0] if filled_windows else None,
+                filled_windows[1] if len(filled_windows) > 1 else None,
+                0,
+                now,
+            )
+        )
         if len(subjects) >= BATCH:
             yield subjects, readings
             subjects, readings = [], []
@@ -87,8 +155,9 @@ def _rows(n: int, now: datetime, rules: Rules, rng: random.Random, with_readings
         yield subjects, readings
 
 
-async def seed(engine: AsyncEngine, n: int, *, now: datetime, rules: Rules, with_readings: bool = True,
-               seed: int = 1) -> dict[str, float]:
+async def seed(
+    engine: AsyncEngine, n: int, *, now: datetime, rules: Rules, with_readings: bool = True, seed: int = 1
+) -> dict[str, float]:
     """Load grids, two staff users and n subjects; returns counts and timings."""
     rng = random.Random(seed)
     started = time.perf_counter()
@@ -97,10 +166,13 @@ async def seed(engine: AsyncEngine, n: int, *, now: datetime, rules: Rules, with
         grid_rows = [{"id": g, "name": f"网格{g:03d}", "created_at": now} for g in range(1, GRIDS + 1)]
         await conn.execute(text("INSERT INTO grids (id, name, created_at) VALUES (:id, :name, :created_at)"), grid_rows)
         password = hash_password("bench-password")
-        await conn.execute(text(
-            "INSERT INTO users (id, username, password_hash, role, is_active, token_version, created_at) VALUES "
-            "(1, 'bench-admin', :p, 'admin', true, 1, :now), (2, 'bench-clinician', :p, 'clinician', true, 1, :now)"
-        ), {"p": password, "now": now})
+        await conn.execute(
+            text(
+                "INSERT INTO users (id, username, password_hash, role, is_active, token_version, created_at) VALUES "
+                "(1, 'bench-admin', :p, 'admin', true, 1, :now), (2, 'bench-clinician', :p, 'clinician', true, 1, :now)"
+            ),
+            {"p": password, "now": now},
+        )
         await conn.execute(text("INSERT INTO user_grids (user_id, grid_id) VALUES (2, 1), (2, 2)"))
     dialect = engine.dialect.name
     for subjects, readings in _rows(n, now, rules, rng, with_readings):
@@ -121,8 +193,12 @@ async def seed(engine: AsyncEngine, n: int, *, now: datetime, rules: Rules, with
         async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
             for table in ("subjects", "readings", "grids", "users", "user_grids"):
                 await conn.execute(text(f"VACUUM ANALYZE {table}"))
-    return {"subjects": n, "readings": reading_count, "load_s": loaded - started,
-            "analyze_s": time.perf_counter() - loaded}
+    return {
+        "subjects": n,
+        "readings": reading_count,
+        "load_s": loaded - started,
+        "analyze_s": time.perf_counter() - loaded,
+    }
 
 
 async def _sqlite_insert(conn: object, table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:

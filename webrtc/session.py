@@ -123,6 +123,8 @@ class PeerSession:
         self.opened_at = self._loop.time()
         self.connected_at: float | None = None
         self.end_reason: EndReason | None = None
+        # When the end was decided, not when teardown finished: a busy server must not stretch it.
+        self.ended_at: datetime | None = None
         # Set on anything that may move a deadline or end the session; the supervisor re-plans.
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -195,6 +197,7 @@ class PeerSession:
     def request_end(self, reason: EndReason) -> None:
         if self.end_reason is None:
             self.end_reason = reason
+            self.ended_at = datetime.now(UTC)
             self.log.info("ending: %s", reason.value)
         self._wake.set()
 
@@ -245,8 +248,7 @@ class PeerSession:
             await self.after_stopped()
 
     async def _teardown(self) -> None:
-        if self.end_reason is None:
-            self.end_reason = EndReason.shutdown
+        self.request_end(EndReason.shutdown)
         try:
             await self.pc.close()
         except Exception:
@@ -275,7 +277,6 @@ class PeerSession:
 
     async def abort(self) -> None:
         """Tear down a session whose negotiation failed; it never started and reports nothing."""
-        self.end_reason = self.end_reason or EndReason.shutdown
         await self._teardown()
 
     async def guarded(self, what: str, awaitable: Awaitable[None]) -> None:
@@ -322,6 +323,7 @@ class CheckinSession(PeerSession):
         # watching clinician who speaks up), falling back to the previous one when it leaves.
         self.talkback: dict[str, SwitchableTrack] = {}
         self._talkers: list[PeerSession] = []
+        self._talkback_from: dict[str, PeerSession | None] = {}
         self.viewers: set[PeerSession] = set()
         self.host: CallHostSession | None = None
 
@@ -424,16 +426,19 @@ class CheckinSession(PeerSession):
 
     def remove_talker(self, peer: PeerSession) -> None:
         if peer in self._talkers:
-            was_current = self._talkers[-1] is peer
             self._talkers.remove(peer)
-            if was_current:
-                self._update_talkback()
+            self._update_talkback()
 
     def _update_talkback(self) -> None:
-        talker = self._talkers[-1] if self._talkers else None
+        names = []
         for kind, proxy in self.talkback.items():
-            proxy.set_source(None if talker is None else talker.subscribe(kind))
-        self.log.info("talkback from %s", "nobody" if talker is None else f"{talker.label} {talker.id}")
+            # Per kind: a clinician who only speaks up must not blank the host's camera.
+            talker = next((peer for peer in reversed(self._talkers) if kind in peer.remote), None)
+            if self._talkback_from.get(kind) is not talker:
+                self._talkback_from[kind] = talker
+                proxy.set_source(None if talker is None else talker.subscribe(kind))
+            names.append(f"{kind} from {'nobody' if talker is None else f'{talker.label} {talker.id}'}")
+        self.log.info("talkback: %s", ", ".join(names))
 
     # -- ending --------------------------------------------------------------------------------------
 
@@ -466,7 +471,7 @@ class CheckinSession(PeerSession):
         await self.guarded("on_finished", self._on_finished(result))
 
     def result(self) -> CheckinResult:
-        ended_at = datetime.now(UTC)
+        ended_at = self.ended_at or datetime.now(UTC)
         reason = self.end_reason or EndReason.shutdown
         video_seconds = 0.0
         if self.first_frame_at is not None and self.last_frame_at is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -105,6 +106,10 @@ class PreEncodedVideoTrack(MediaStreamTrack):
         self._pacer = _Pacer(fps)
         self._payloads = _encode_vp8_loop(width, height, fps, max(1, round(seconds * fps)))
 
+    @property
+    def fps(self) -> float:
+        return self._pacer.fps
+
     async def recv(self) -> av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
@@ -115,7 +120,8 @@ class PreEncodedVideoTrack(MediaStreamTrack):
         return packet
 
 
-def _encode_vp8_loop(width: int, height: int, fps: float, count: int) -> list[bytes]:
+@functools.cache
+def _encode_vp8_loop(width: int, height: int, fps: float, count: int) -> tuple[bytes, ...]:
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height = width, height
     codec.pix_fmt = "yuv420p"
@@ -133,7 +139,7 @@ def _encode_vp8_loop(width: int, height: int, fps: float, count: int) -> list[by
             frame.pict_type = av.video.frame.PictureType.I
         payloads.extend(bytes(packet) for packet in codec.encode(frame))
     payloads.extend(bytes(packet) for packet in codec.encode(None))
-    return payloads
+    return tuple(payloads)
 
 
 OfferTo = Callable[[str, str], Awaitable[tuple[str, str]]]

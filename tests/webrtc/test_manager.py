@@ -121,9 +121,7 @@ async def test_sessions_beyond_max_sessions_are_refused_with_retry_after(make_ma
         await CheckinProbe(manager, "c-3").connect()
     assert 1 <= refused.value.retry_after <= 20
     with pytest.raises(CapacityExceeded):
-        await connect_client(
-            lambda sdp, type: manager.watch(checkin_id="c-1", sdp=sdp, type=type, viewer_id="v"), None
-        )
+        await connect_client(lambda sdp, type: manager.watch(checkin_id="c-1", sdp=sdp, type=type, viewer_id="v"), None)
 
     await asyncio.wait_for(first.live.wait(), 5)
     await manager.end("c-1")
@@ -190,6 +188,40 @@ async def test_live_call_relays_media_both_ways(make_manager, clients):
     await eventually(lambda: manager.active_count() == 1)
     await manager.end_call("call-1")
     assert manager.active_count() == 0
+
+
+async def test_call_host_sees_a_rejoining_subject_as_one_continuous_stream(make_manager, clients):
+    manager = make_manager(max_checkin_seconds=30)
+    host = await connect_client(
+        lambda sdp, type: manager.start_call_host(call_id="call-2", sdp=sdp, type=type), SyntheticVideoTrack()
+    )
+    clients.append(host)
+    seen: list[tuple[int, int]] = []
+
+    async def record_host_video() -> None:
+        track = received_track(host, "video")
+        while True:
+            frame = await track.recv()
+            seen.append((frame.width, frame.pts))
+
+    recorder = asyncio.create_task(record_host_video())
+    try:
+        first = CheckinProbe(manager, "c-first", call_id="call-2")
+        first_pc = await first.connect(SyntheticVideoTrack(width=320, height=240))
+        clients.append(first_pc)
+        await eventually(lambda: len(seen) >= 5)
+        await first_pc.close()
+        await first.result()
+
+        second = CheckinProbe(manager, "c-second", call_id="call-2")
+        clients.append(await second.connect(SyntheticVideoTrack(width=640, height=480)))
+        await eventually(lambda: sum(width == 640 for width, _ in seen) >= 5)
+    finally:
+        recorder.cancel()
+
+    pts = [p for _, p in seen]
+    assert pts == sorted(pts) and len(set(pts)) == len(pts)
+    assert [w for w, _ in seen] == sorted(w for w, _ in seen)
 
 
 async def test_callback_failures_are_logged_and_the_checkin_goes_on(make_manager, clients, caplog):
