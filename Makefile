@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= auto
 
-.PHONY: install run serve test lint bench bench-full migrate demo clean
+.PHONY: install run serve test lint bench bench-full migrate demo clean translations
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -42,6 +42,16 @@ bench: install
 
 bench-full: install
 	$(BIN)/python -m bench.roster --sizes 10000,100000,1000000
+
+# Pages and API errors are translated from web/translations/<locale>/LC_MESSAGES/messages.po (compiled in
+# memory at start-up). This refreshes the catalogues after texts changed; then fill in the new msgstr lines.
+MESSAGE_KEYWORDS := -k _ -k NotFound -k Forbidden -k Unauthorized -k Conflict -k Invalid -k TooManyRequests \
+	-k InvalidCredentials -k CsrfRefused
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header $(MESSAGE_KEYWORDS) \
+		-o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages -w 120 \
+		--no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -9,8 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from server import i18n, pages
 from server.alerts.router import router as alerts_router
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
@@ -18,6 +19,8 @@ from server.context import AppContext
 from server.db import Database
 from server.errors import AppError
 from server.grids.router import router as grids_router
+from server.live.lifecycle import start_bus, stop_bus
+from server.live.router import router as live_router
 from server.me.router import router as me_router
 from server.readings.router import router as readings_router
 from server.roster.router import router as roster_router
@@ -53,9 +56,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start_bus(ctx)
         try:
             yield
         finally:
+            await stop_bus(ctx)
             if db is None:  # an injected database belongs to its owner (tests)
                 await ctx.db.dispose()
 
@@ -63,8 +68,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.ctx = ctx
 
     @app.exception_handler(AppError)
-    async def app_error(request: Request, exc: AppError) -> JSONResponse:
-        body: dict[str, Any] = {"error": exc.error, "detail": exc.detail, **exc.extra}
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if pages.wants_page(request):
+            return pages.error_response(request, exc)
+        locale = i18n.from_accept_language(request.headers.get("accept-language")) or "en"
+        detail = i18n.error_detail(locale, exc.message, exc.params, exc.extra, exc.detail)
+        body: dict[str, Any] = {"error": exc.error, "detail": detail, **exc.extra}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -78,12 +87,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     api = APIRouter(prefix="/api/v1")
     for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
-                   roster_router, alerts_router, audit_router):
+                   roster_router, alerts_router, audit_router, live_router):
         api.include_router(router)
     app.include_router(api)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index() -> str:
-        return "<!doctype html><title>homewatch</title><h1>homewatch</h1><p><a href='/docs'>API</a></p>"
+    pages.install(app)
 
     return app

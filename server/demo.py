@@ -139,7 +139,8 @@ async def _seed_one(db: Database, settings: Settings, rng: random.Random, index:
         async with db.session() as session:
             subject = await session.get(Subject, subject.id)
             assert subject is not None
-            await add_reading(session, subject=subject, actor=SYSTEM_STAFF, rules=rules, now=taken + timedelta(minutes=1),
+            await add_reading(session, subject=subject, actor=SYSTEM_STAFF, rules=rules,
+                              now=taken + timedelta(minutes=1),
                               body=ReadingCreate(id=uuid.uuid4(), temperature_c=temperature, taken_at=taken,
                                                  method="forehead", symptoms=symptoms))
     async with db.session() as session:
@@ -181,7 +182,8 @@ async def _links(db: Database, settings: Settings) -> list[tuple[str, str]]:
     async with db.session() as session:
         for label, i in labels:
             code = demo_access_code(settings.secret_key, i)
-            name = await session.scalar(select(Subject.full_name).where(Subject.access_code_hash == hash_access_code(code)))
+            name = await session.scalar(
+                select(Subject.full_name).where(Subject.access_code_hash == hash_access_code(code)))
             if name:
                 links.append((f"subject: {name} ({label})", f"{base}/s/{code}"))
     return links

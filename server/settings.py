@@ -29,8 +29,19 @@ class Settings(BaseSettings):
     default_language: str = "zh_Hans"
     hotline: str = "12320"
     redis_url: str | None = None
+    # Processes of one deployment share this Redis stream; separate deployments on one Redis must not.
+    event_stream: str = "homewatch:events"
     media_dir: Path = Path("var/media")
     ice_servers: str = ""
+    checkin_max_seconds: float = Field(60, gt=0)
+    checkin_max_sessions: int = Field(32, ge=1)
+    checkin_snapshot_interval: float = Field(2.0, gt=0)
+    checkin_max_snapshots: int = Field(10, ge=0)
+    checkin_min_seconds: float = Field(10, ge=0)
+    checkin_record: bool = False
+    # Snapshots are evidence for the observation period only; they are deleted this long after release.
+    snapshot_retention_days: int = Field(30, ge=0)
+    release_requires_checkin: bool = False
     staff_token_hours: float = 12
     subject_token_days: float = 30
     login_max_failures: int = 5
@@ -53,4 +64,5 @@ class Settings(BaseSettings):
             fever_c=self.fever_c,
             high_fever_c=self.high_fever_c,
             observation_days=self.observation_days,
+            release_requires_checkin=self.release_requires_checkin,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from server.events.bus import Event, EventBus, EventBusUnavailable, SubscriberLagged
@@ -25,7 +25,7 @@ async def event_stream(
     allow: Callable[[Event], bool],
     heartbeat_seconds: float = 15,
     max_queue: int = 1000,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Messages for ``EventSourceResponse``: ``{"id", "event", "data"}`` per allowed event.
 
     Every ``heartbeat_seconds`` without a message, a comment keeps proxies from closing the

@@ -203,3 +203,4 @@ class AuthFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_auth_failures_key_at", "key", "at"),)
+from server.models.checkins import Call, Checkin, CheckinSnapshot  # noqa: E402,F401

@@ -1,0 +1,39 @@
+"""The media manager's place in the app's lifespan."""
+
+from __future__ import annotations
+
+from server.context import AppContext
+from server.settings import Settings
+from webrtc import MediaConfig, MediaManager, parse_ice_servers
+
+MEDIA = "media"
+
+
+def media_config(settings: Settings) -> MediaConfig:
+    return MediaConfig(
+        ice_servers=parse_ice_servers(settings.ice_servers),
+        max_checkin_seconds=settings.checkin_max_seconds,
+        max_sessions=settings.checkin_max_sessions,
+        snapshot_interval_seconds=settings.checkin_snapshot_interval,
+        max_snapshots=settings.checkin_max_snapshots,
+        min_completed_seconds=settings.checkin_min_seconds,
+        record=settings.checkin_record,
+        media_dir=settings.media_dir / "recordings",
+    )
+
+
+def start_media(ctx: AppContext) -> MediaManager:
+    manager = MediaManager(media_config(ctx.settings))
+    ctx.services[MEDIA] = manager
+    return manager
+
+
+async def stop_media(ctx: AppContext) -> None:
+    manager: MediaManager | None = ctx.services.pop(MEDIA, None)
+    if manager is not None:
+        await manager.close()
+
+
+def media(ctx: AppContext) -> MediaManager:
+    manager: MediaManager = ctx.services[MEDIA]
+    return manager

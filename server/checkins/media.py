@@ -1,0 +1,96 @@
+"""Where HTTP meets the media plane: answering offers, and the callbacks that record what the media
+plane saw. The callbacks run long after the request that started the check-in, so each opens its own
+unit of work."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from server.checkins import service, storage
+from server.checkins.lifecycle import media
+from server.context import AppContext
+from server.errors import AppError, Invalid, NotFound
+from webrtc import CapacityExceeded, CheckinResult, Snapshot
+
+logger = logging.getLogger(__name__)
+
+
+class MediaBusy(AppError):
+    status_code = 503
+    error = "busy"
+
+
+def busy(exc: CapacityExceeded) -> MediaBusy:
+    return MediaBusy("All video lines are busy; please try again in {seconds} seconds.",
+                     seconds=exc.retry_after, headers={"Retry-After": str(exc.retry_after)})
+
+
+class CheckinRecorder:
+    """The callbacks of one check-in."""
+
+    def __init__(self, ctx: AppContext, checkin_id: uuid.UUID) -> None:
+        self.ctx = ctx
+        self.checkin_id = checkin_id
+
+    async def on_live(self) -> None:
+        async with self.ctx.db.session() as session:
+            await service.mark_live(session, checkin_id=self.checkin_id, now=self.ctx.now())
+
+    async def on_snapshot(self, snapshot: Snapshot) -> None:
+        relpath = await storage.write_snapshot(self.ctx.settings.media_dir, self.checkin_id, snapshot.index,
+                                               snapshot.jpeg)
+        async with self.ctx.db.session() as session:
+            await service.add_snapshot(session, checkin_id=self.checkin_id, index=snapshot.index,
+                                       taken_at=snapshot.taken_at, relpath=relpath,
+                                       face_detected=snapshot.face_detected)
+
+    async def on_finished(self, result: CheckinResult) -> None:
+        async with self.ctx.db.session() as session:
+            await service.finish(session, checkin_id=self.checkin_id, result=result, now=self.ctx.now(),
+                                 rules=self.ctx.settings.rules)
+
+
+async def begin_checkin(
+    ctx: AppContext, *, subject_id: uuid.UUID, sdp: str, type: str, call_id: uuid.UUID | None
+) -> tuple[uuid.UUID, str, str]:
+    # The row is committed before the offer is answered: the callbacks may fire as soon as media flows,
+    # possibly before the request that started it has finished.
+    async with ctx.db.session() as session:
+        checkin = await service.open_checkin(session, subject_id=subject_id, call_id=call_id, now=ctx.now())
+    recorder = CheckinRecorder(ctx, checkin.id)
+    try:
+        answer_sdp, answer_type = await media(ctx).start_checkin(
+            checkin_id=str(checkin.id), sdp=sdp, type=type, on_live=recorder.on_live,
+            on_snapshot=recorder.on_snapshot, on_finished=recorder.on_finished,
+            call_id=str(call_id) if call_id else None,
+        )
+    except BaseException as exc:
+        async with ctx.db.session() as session:
+            await service.discard(session, checkin_id=checkin.id)
+        if isinstance(exc, CapacityExceeded):
+            raise busy(exc) from exc
+        if isinstance(exc, ValueError):
+            raise Invalid("The video offer could not be used: {reason}", reason=str(exc)) from exc
+        raise
+    return checkin.id, answer_sdp, answer_type
+
+
+async def watch(ctx: AppContext, *, checkin_id: uuid.UUID, viewer_id: str, sdp: str, type: str) -> tuple[str, str]:
+    try:
+        return await media(ctx).watch(checkin_id=str(checkin_id), sdp=sdp, type=type, viewer_id=viewer_id)
+    except KeyError:
+        raise NotFound("This check-in is not live.") from None
+    except CapacityExceeded as exc:
+        raise busy(exc) from exc
+    except ValueError as exc:
+        raise Invalid("The video offer could not be used: {reason}", reason=str(exc)) from exc
+
+
+async def host_call(ctx: AppContext, *, call_id: uuid.UUID, sdp: str, type: str) -> tuple[str, str]:
+    try:
+        return await media(ctx).start_call_host(call_id=str(call_id), sdp=sdp, type=type)
+    except CapacityExceeded as exc:
+        raise busy(exc) from exc
+    except ValueError as exc:
+        raise Invalid("The video offer could not be used: {reason}", reason=str(exc)) from exc

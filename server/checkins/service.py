@@ -1,0 +1,297 @@
+"""Check-in and call use cases. Each function takes the session first and only flushes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from monitoring import Evaluation, Rules, evaluate
+from server.audit import service as audit
+from server.audit.service import Actor
+from server.auth.principal import Staff
+from server.checkins import storage
+from server.checkins.schemas import CheckinRead, SnapshotRead
+from server.db import after_commit
+from server.domain_events import emit
+from server.errors import Conflict, NotFound
+from server.models import ACTIVE, Subject, User
+from server.models.checkins import (
+    CALL_ENDED,
+    CALL_EXPIRED,
+    CALL_JOINED,
+    CALL_PENDING,
+    CONNECTING,
+    LIVE,
+    Call,
+    Checkin,
+    CheckinSnapshot,
+)
+from server.roster.status import reevaluate, subject_state
+from webrtc import CheckinOutcome, CheckinResult
+
+# A subject sees a call this long after it was requested; an unanswered call then simply expires.
+CALL_RING_SECONDS = 120
+
+
+def not_found() -> NotFound:
+    return NotFound("No such check-in.")
+
+
+async def open_checkin(
+    session: AsyncSession, *, subject_id: uuid.UUID, call_id: uuid.UUID | None, now: datetime
+) -> Checkin:
+    subject = await session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound("No such person.")
+    if subject.state != ACTIVE:
+        raise Conflict("Observation has ended for this person; no more video check-ins are needed.")
+    if call_id is not None:
+        call = await session.get(Call, call_id)
+        if call is None or call.subject_id != subject.id:
+            raise NotFound("No such call.")
+        if call.status not in (CALL_PENDING, CALL_JOINED):
+            raise Conflict("This call has ended.")
+        call.status = CALL_JOINED
+        call.joined_at = call.joined_at or now
+    checkin = Checkin(id=uuid.uuid4(), subject_id=subject.id, grid_id=subject.grid_id, call_id=call_id,
+                      status=CONNECTING, created_at=now)
+    session.add(checkin)
+    await session.flush()
+    audit.record(session, _SubjectActor(subject), "checkin.started", subject_id=subject.id,
+                 checkin_id=str(checkin.id), call_id=str(call_id) if call_id else None)
+    return checkin
+
+
+class _SubjectActor:
+    def __init__(self, subject: Subject) -> None:
+        self.audit_actor = ("subject", str(subject.id), subject.full_name)
+
+
+async def discard(session: AsyncSession, *, checkin_id: uuid.UUID) -> None:
+    """Forget a check-in whose offer was refused: nothing was received, so there is nothing to keep."""
+    await session.execute(delete(Checkin).where(Checkin.id == checkin_id))
+
+
+async def mark_live(session: AsyncSession, *, checkin_id: uuid.UUID, now: datetime) -> None:
+    checkin = await session.get(Checkin, checkin_id)
+    if checkin is None or checkin.status != CONNECTING:
+        return
+    checkin.status = LIVE
+    checkin.started_at = now
+    emit(session, "checkin.started", checkin_id=str(checkin.id), subject_id=str(checkin.subject_id),
+         grid_id=checkin.grid_id, status=LIVE, call_id=str(checkin.call_id) if checkin.call_id else None)
+
+
+async def add_snapshot(
+    session: AsyncSession, *, checkin_id: uuid.UUID, index: int, taken_at: datetime, relpath: str,
+    face_detected: bool,
+) -> None:
+    session.add(CheckinSnapshot(checkin_id=checkin_id, index=index, taken_at=taken_at, path=relpath,
+                                face_detected=face_detected))
+
+
+async def finish(
+    session: AsyncSession, *, checkin_id: uuid.UUID, result: CheckinResult, now: datetime, rules: Rules
+) -> Evaluation | None:
+    """Store the outcome; a completed check-in updates the subject's video state and status."""
+    checkin = await session.get(Checkin, checkin_id)
+    if checkin is None:
+        return None
+    checkin.status = result.outcome.value
+    checkin.started_at = result.started_at or checkin.started_at
+    checkin.ended_at = result.ended_at
+    checkin.duration_s = round(result.duration_s, 2)
+    checkin.frames_received = result.frames_received
+    checkin.width, checkin.height = result.width, result.height
+    checkin.snapshots_count = result.snapshots_taken
+    checkin.faces_seen = result.faces_seen
+    checkin.face_seen_ratio = (
+        round(result.faces_seen / result.snapshots_taken, 3) if result.snapshots_taken else None
+    )
+    checkin.error = result.error
+    checkin.recording_path = str(result.recording_path) if result.recording_path else None
+    if checkin.call_id is not None:
+        call = await session.get(Call, checkin.call_id)
+        if call is not None and call.status in (CALL_PENDING, CALL_JOINED):
+            call.status, call.ended_at = CALL_ENDED, now
+
+    subject = await session.scalar(
+        select(Subject).where(Subject.id == checkin.subject_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert subject is not None
+    if result.outcome is CheckinOutcome.completed and subject.state == ACTIVE:
+        # The rules' clock, not the media plane's: "today" must mean the same day for both.
+        subject.last_checkin_completed_at = now
+        subject.last_checkin_face_seen = result.faces_seen > 0
+        reevaluate(session, subject, now=now, rules=rules)
+    evaluation = evaluate(subject_state(subject), now, rules, video_rules=True)
+    emit(session, "checkin.completed", checkin_id=str(checkin.id), subject_id=str(subject.id),
+         grid_id=subject.grid_id, status=checkin.status, face_seen_ratio=checkin.face_seen_ratio,
+         flags=[f.value for f in evaluation.flags])
+    return evaluation
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+
+
+async def _load(session: AsyncSession, checkin_id: uuid.UUID, *conditions: object) -> Checkin:
+    checkin = await session.scalar(
+        select(Checkin).join(Subject, Subject.id == Checkin.subject_id)
+        .where(Checkin.id == checkin_id, *conditions)  # type: ignore[arg-type]
+        .options(selectinload(Checkin.snapshots))
+    )
+    if checkin is None:
+        raise not_found()
+    return checkin
+
+
+async def get_for_staff(session: AsyncSession, *, staff: Staff, checkin_id: uuid.UUID) -> Checkin:
+    """Out-of-scope and unknown check-ins look the same (404), as subjects do."""
+    return await _load(session, checkin_id, staff.subject_filter())
+
+
+async def get_for_subject(session: AsyncSession, *, subject_id: uuid.UUID, checkin_id: uuid.UUID) -> Checkin:
+    return await _load(session, checkin_id, Checkin.subject_id == subject_id)
+
+
+async def list_for_subject(session: AsyncSession, *, subject_id: uuid.UUID, limit: int = 50) -> list[Checkin]:
+    return list(
+        (
+            await session.scalars(
+                select(Checkin).where(Checkin.subject_id == subject_id)
+                .order_by(Checkin.created_at.desc(), Checkin.id).limit(limit)
+                .options(selectinload(Checkin.snapshots))
+            )
+        ).all()
+    )
+
+
+def snapshot_url(checkin_id: uuid.UUID, index: int) -> str:
+    return f"/api/v1/checkins/{checkin_id}/snapshots/{index}.jpg"
+
+
+def to_read(checkin: Checkin) -> CheckinRead:
+    return CheckinRead(
+        id=checkin.id,
+        subject_id=checkin.subject_id,
+        call_id=checkin.call_id,
+        status=checkin.status,  # type: ignore[arg-type]
+        created_at=checkin.created_at,
+        started_at=checkin.started_at,
+        ended_at=checkin.ended_at,
+        duration_s=checkin.duration_s,
+        frames_received=checkin.frames_received,
+        width=checkin.width,
+        height=checkin.height,
+        face_seen_ratio=checkin.face_seen_ratio,
+        error=checkin.error,
+        snapshots=[
+            SnapshotRead(index=s.index, taken_at=s.taken_at, url=snapshot_url(checkin.id, s.index),
+                         face_detected=s.face_detected)
+            for s in checkin.snapshots
+        ],
+    )
+
+
+def snapshot_file(checkin: Checkin, index: int, media_dir: Path) -> Path:
+    for snapshot in checkin.snapshots:
+        if snapshot.index == index:
+            path = storage.resolve(media_dir, snapshot.path)
+            if path.is_file():
+                return path
+    raise NotFound("No such snapshot.")
+
+
+# -- calls -----------------------------------------------------------------------------------------------
+
+
+async def request_call(session: AsyncSession, *, staff: Staff, subject: Subject, now: datetime) -> Call:
+    if subject.state != ACTIVE:
+        raise Conflict("Observation has ended for this person.")
+    # One ringing call per person: a new request replaces any earlier unanswered one.
+    for earlier in await session.scalars(
+        select(Call).where(Call.subject_id == subject.id, Call.status == CALL_PENDING)
+    ):
+        earlier.status, earlier.ended_at = CALL_EXPIRED, now
+    call = Call(id=uuid.uuid4(), subject_id=subject.id, grid_id=subject.grid_id, requested_by=staff.user_id,
+                status=CALL_PENDING, created_at=now)
+    session.add(call)
+    await session.flush()
+    audit.record(session, staff, "call.requested", subject_id=subject.id, call_id=str(call.id))
+    emit(session, "call.requested", call_id=str(call.id), subject_id=str(subject.id), grid_id=subject.grid_id)
+    return call
+
+
+async def pending_call(session: AsyncSession, *, subject_id: uuid.UUID, now: datetime) -> tuple[Call, str] | None:
+    row = (
+        await session.execute(
+            select(Call, User).join(User, User.id == Call.requested_by)
+            .where(Call.subject_id == subject_id, Call.status == CALL_PENDING,
+                   Call.created_at > now - timedelta(seconds=CALL_RING_SECONDS))
+            .order_by(Call.created_at.desc()).limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    call, user = row
+    return call, user.full_name or user.username
+
+
+async def get_call_for_host(session: AsyncSession, *, staff: Staff, call_id: uuid.UUID) -> Call:
+    call = await session.scalar(
+        select(Call).join(Subject, Subject.id == Call.subject_id)
+        .where(Call.id == call_id, Call.requested_by == staff.user_id, staff.subject_filter())
+    )
+    if call is None or call.status in (CALL_ENDED, CALL_EXPIRED):
+        raise NotFound("No such call, or it has ended.")
+    return call
+
+
+async def end_call(session: AsyncSession, *, call_id: uuid.UUID, now: datetime) -> None:
+    call = await session.get(Call, call_id)
+    if call is not None and call.status == CALL_PENDING:
+        call.status, call.ended_at = CALL_ENDED, now
+
+
+# -- retention -------------------------------------------------------------------------------------------
+
+
+async def purge_released_snapshots(
+    session: AsyncSession, now: datetime, retention_days: int, media_dir: Path
+) -> int:
+    """Delete snapshot files and rows of subjects released more than `retention_days` ago; returns how
+    many snapshots went. The check-in records stay: they are the history, the pictures are not."""
+    cutoff = now - timedelta(days=retention_days)
+    rows = (
+        await session.execute(
+            select(CheckinSnapshot.id, CheckinSnapshot.checkin_id)
+            .join(Checkin, Checkin.id == CheckinSnapshot.checkin_id)
+            .join(Subject, Subject.id == Checkin.subject_id)
+            .where(Subject.state != ACTIVE, Subject.released_at.is_not(None), Subject.released_at < cutoff)
+        )
+    ).all()
+    if not rows:
+        return 0
+    ids = [snapshot_id for snapshot_id, _ in rows]
+    for start in range(0, len(ids), 500):
+        await session.execute(delete(CheckinSnapshot).where(CheckinSnapshot.id.in_(ids[start:start + 500])))
+    checkin_ids = {checkin_id for _, checkin_id in rows}
+
+    async def delete_files() -> None:
+        # Only once the rows are gone for good: a rolled-back purge must not leave rows without files.
+        for checkin_id in checkin_ids:
+            await asyncio.to_thread(storage.delete_checkin_files, media_dir, checkin_id)
+
+    after_commit(session, delete_files)
+    return len(ids)
+
+
+def audit_view(session: AsyncSession, actor: Actor, checkin: Checkin, what: str, **detail: object) -> None:
+    audit.record(session, actor, what, subject_id=checkin.subject_id, checkin_id=str(checkin.id), **detail)

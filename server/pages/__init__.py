@@ -1,0 +1,32 @@
+"""Server-rendered pages for people under observation, clinicians and admins.
+
+One module per area; each has its own ``router``. :func:`install` mounts them with the static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from server.pages import admin, roster, staff, subject, subject_detail
+from server.pages.rendering import STATIC_DIR, LoginRequired, error_response, login_redirect
+
+__all__ = ["error_response", "install", "wants_page"]
+
+ROUTERS = (staff.router, subject.router, roster.router, subject_detail.router, admin.router)
+
+
+def wants_page(request: Request) -> bool:
+    """Errors on page URLs answer as pages; the API and everything under it keeps answering JSON."""
+    path = request.url.path
+    return not (path.startswith("/api/") or path.startswith("/static/") or path in ("/docs", "/openapi.json"))
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return login_redirect(request, exc)

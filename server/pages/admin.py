@@ -1,0 +1,211 @@
+"""The admin pages: daily summary, grids, staff, enrolment with a printable card, audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from server import i18n
+from server.audit import service as audit
+from server.errors import AppError, NotFound
+from server.grids.service import create_grid, list_grids
+from server.models import Grid, Subject
+from server.pages import charts, queries
+from server.pages.rendering import AdminPage, Page, parse_uuid
+from server.subjects import service as subjects
+from server.subjects.schemas import SubjectCreate
+from server.users.schemas import UserCreate
+from server.users.service import create_user, list_users
+
+router = APIRouter(include_in_schema=False)
+
+AUDIT_PAGE = 50
+LANGUAGES = ("zh_Hans", "zh_Hant", "en")
+
+
+def _error_text(page: Page, error: AppError) -> str:
+    return i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
+
+
+def _validation_text(page: Page, error: ValidationError) -> str:
+    fields = sorted({str(e["loc"][0]) for e in error.errors() if e.get("loc")})
+    names = {
+        "full_name": page._("Full name"), "phone": page._("Mobile phone"), "grid_id": page._("Grid"),
+        "reason": page._("Reason for observation"), "id_number": page._("ID number"),
+        "username": page._("Username"), "password": page._("Password"), "duration_days": page._("Days"),
+        "observation_type": page._("Where"), "start_date": page._("First day"),
+        "date_of_birth": page._("Date of birth"), "role": page._("Role"),
+    }
+    return page._("Please check: {fields}.", fields=", ".join(names.get(f, f) for f in fields))
+
+
+@router.get("/admin")
+async def summary(page: AdminPage) -> Response:
+    _ = page._
+    data = await queries.daily_summary(page.session, now=page.ctx.now(), rules=page.ctx.settings.rules)
+    total_readings = sum(d.readings for d in data.days)
+    chart = charts.daily_chart(
+        data.days,
+        title=_("Readings in the last 14 days"),
+        description=_("{readings} readings in 14 days, {fever} of them with fever.", readings=total_readings,
+                      fever=sum(d.abnormal for d in data.days)),
+        readings_label=_("Readings"), abnormal_label=_("With fever"), day_label=page.fmt.short_date,
+    )
+    review = await queries.period_over(page.session, now=page.ctx.now(), rules=page.ctx.settings.rules)
+    return page.render("admin/summary.html", data=data, chart=chart, review=review, section="summary")
+
+
+@router.get("/admin/grids")
+async def grids_page(page: AdminPage) -> Response:
+    return await _grids(page)
+
+
+async def _grids(page: Page, *, status_code: int = 200, **extra: Any) -> Response:
+    assert page.staff is not None
+    grids = list(await list_grids(page.session, staff=page.staff))
+    counts = dict((await page.session.execute(
+        select(Subject.grid_id, func.count()).where(Subject.state == "active").group_by(Subject.grid_id)
+    )).tuples().all())
+    context = {"grids": grids, "counts": counts, "error": None, "created": None, "name": "", "section": "grids"}
+    return page.render("admin/grids.html", status_code=status_code, **(context | extra))
+
+
+@router.post("/admin/grids")
+async def add_grid(page: AdminPage) -> Response:
+    form = await page.form()
+    name = str(form.get("name", ""))[:100]
+    try:
+        grid = await create_grid(page.session, actor=page.staff, name=name)  # type: ignore[arg-type]
+    except AppError as error:
+        return await _grids(page, status_code=error.status_code, error=_error_text(page, error), name=name)
+    return await _grids(page, created=grid.name)
+
+
+@router.get("/admin/staff")
+async def staff_page(page: AdminPage) -> Response:
+    return await _staff(page)
+
+
+async def _staff(page: Page, *, status_code: int = 200, **extra: Any) -> Response:
+    assert page.staff is not None
+    context = {
+        "users": list(await list_users(page.session)),
+        "grids": list(await list_grids(page.session, staff=page.staff)),
+        "languages": LANGUAGES, "error": None, "created": None,
+        "form": {"username": "", "full_name": "", "role": "clinician", "grid_ids": [], "language": ""},
+        "section": "staff",
+    }
+    return page.render("admin/staff.html", status_code=status_code, **(context | extra))
+
+
+@router.post("/admin/staff")
+async def add_staff(page: AdminPage) -> Response:
+    form = await page.form()
+    values = {
+        "username": str(form.get("username", "")).strip(),
+        "full_name": str(form.get("full_name", "")).strip(),
+        "role": str(form.get("role", "clinician")),
+        "grid_ids": [int(g) for g in form.getlist("grid_ids") if str(g).isdigit()],
+        "language": str(form.get("language", "")),
+    }
+    try:
+        body = UserCreate(username=values["username"], password=str(form.get("password", "")),
+                          role=values["role"], grid_ids=values["grid_ids"],
+                          full_name=values["full_name"] or None, language=values["language"] or None)
+        user = await create_user(page.session, actor=page.staff, **body.model_dump())
+    except ValidationError as error:
+        return await _staff(page, status_code=422, error=_validation_text(page, error), form=values)
+    except AppError as error:
+        return await _staff(page, status_code=error.status_code, error=_error_text(page, error), form=values)
+    return await _staff(page, created=user.username)
+
+
+@router.get("/admin/enrol")
+async def enrol_form(page: AdminPage) -> Response:
+    return await _enrol(page)
+
+
+async def _enrol(page: Page, *, status_code: int = 200, **extra: Any) -> Response:
+    assert page.staff is not None
+    context = {
+        "grids": list(await list_grids(page.session, staff=page.staff)),
+        "languages": LANGUAGES, "error": None, "form": {"observation_type": "home", "language": ""},
+        "default_days": page.ctx.settings.observation_days, "section": "enrol",
+    }
+    return page.render("admin/enrol.html", status_code=status_code, **(context | extra))
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.post("/admin/enrol")
+async def enrol(page: AdminPage) -> Response:
+    form = await page.form()
+    values = {key: str(form.get(key, "")).strip() for key in (
+        "full_name", "phone", "grid_id", "observation_type", "reason", "start_date", "duration_days", "address",
+        "id_number", "date_of_birth", "language")}
+    try:
+        body = SubjectCreate(
+            full_name=values["full_name"], phone=values["phone"],
+            grid_id=int(values["grid_id"]) if values["grid_id"].isdigit() else 0,
+            observation_type=values["observation_type"] or "home",  # type: ignore[arg-type]
+            reason=values["reason"], start_date=_date(values["start_date"]),
+            duration_days=int(values["duration_days"]) if values["duration_days"].isdigit() else None,
+            address=values["address"] or None, id_number=values["id_number"] or None,
+            date_of_birth=_date(values["date_of_birth"]), language=values["language"] or None,  # type: ignore[arg-type]
+        )
+        now = page.ctx.now()
+        subject, code = await subjects.enrol(page.session, actor=page.staff, body=body,  # type: ignore[arg-type]
+                                             rules=page.ctx.settings.rules, now=now)
+    except ValidationError as error:
+        return await _enrol(page, status_code=422, error=_validation_text(page, error), form=values)
+    except AppError as error:
+        return await _enrol(page, status_code=error.status_code, error=_error_text(page, error), form=values)
+    return await _card(page, subject, code, new=True)
+
+
+async def _card(page: Page, subject: Subject, code: str, *, new: bool) -> Response:
+    url = subjects.access_url(page.ctx.settings.public_url, code)
+    grid = await page.session.get(Grid, subject.grid_id)
+    qr = charts.qr_svg(url, title=page._("QR code of the personal link"))
+    return page.render("admin/card.html", s=subject, grid=grid, url=url, qr=qr, new=new, section="enrol")
+
+
+@router.post("/admin/subjects/{subject_id}/access-code")
+async def reissue(subject_id: str, page: AdminPage) -> Response:
+    await page.form()
+    sid = parse_uuid(subject_id)
+    if sid is None:
+        raise NotFound("No such person in your grids.")
+    subject = await subjects.get_in_scope(page.session, staff=page.staff, subject_id=sid,  # type: ignore[arg-type]
+                                          for_update=True)
+    code = await subjects.reissue_access_code(page.session, actor=page.staff, subject=subject,  # type: ignore[arg-type]
+                                              now=page.ctx.now())
+    return await _card(page, subject, code, new=False)
+
+
+@router.get("/admin/audit")
+async def audit_log(page: AdminPage, subject: str | None = None, page_no: str | None = None) -> Response:
+    subject_id = parse_uuid(subject) if subject else None
+    number = max(1, int(page_no) if page_no and page_no.isdigit() else 1)
+    entries = list(await audit.list_entries(page.session, subject_id=subject_id, limit=AUDIT_PAGE + 1,
+                                            offset=(number - 1) * AUDIT_PAGE))
+    has_more = len(entries) > AUDIT_PAGE
+    ids = {e.subject_id for e in entries if e.subject_id is not None}
+    names: dict[uuid.UUID, str] = {}
+    if ids:
+        names = dict((await page.session.execute(
+            select(Subject.id, Subject.full_name).where(Subject.id.in_(ids))
+        )).tuples().all())
+    return page.render("admin/audit.html", entries=entries[:AUDIT_PAGE], names=names, has_more=has_more,
+                       page_no=number, subject_id=subject_id, section="audit")

@@ -1,0 +1,162 @@
+"""Words for the codes the rules and the database use, in plain language, translated at render time.
+
+Each function takes the page's translator ``_`` so the strings stay literal ``_()`` calls that the
+message extractor finds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from server import i18n
+
+T = Callable[..., str]
+
+# Status and flag badges: a CSS tone (colour) always travels with a word and an icon-like prefix,
+# so colour is never the only cue.
+TONES = {
+    "abnormal": "danger", "missed": "warning", "due": "info", "ok": "ok",
+    "high_fever": "danger", "fever": "danger", "symptoms": "danger", "missed_reading": "warning",
+    "ready_for_release": "ok", "no_video_today": "warning", "video_unclear": "warning",
+    "released": "neutral", "callback_request": "warning",
+}
+
+
+def tone(code: str) -> str:
+    return TONES.get(code, "neutral")
+
+
+def status(_: T, code: str) -> str:
+    return {
+        "abnormal": _("Abnormal"),
+        "missed": _("Missed a reading"),
+        "due": _("Reading due"),
+        "ok": _("All fine"),
+        "released": _("Released"),
+    }.get(code, code)
+
+
+def flag(_: T, code: str) -> str:
+    return {
+        "high_fever": _("High fever"),
+        "fever": _("Fever"),
+        "symptoms": _("Symptoms"),
+        "missed_reading": _("Missed reading"),
+        "due": _("Reading due"),
+        "ready_for_release": _("Ready for release"),
+        "no_video_today": _("No video today"),
+        "video_unclear": _("Video unclear"),
+    }.get(code, code)
+
+
+def symptom(_: T, code: str) -> str:
+    return {
+        "chills": _("Chills or shivering"),
+        "cough": _("Cough"),
+        "sore_throat": _("Sore throat"),
+        "shortness_of_breath": _("Short of breath"),
+        "fatigue": _("Very tired"),
+        "muscle_ache": _("Aching muscles"),
+        "headache": _("Headache"),
+        "diarrhea": _("Diarrhoea"),
+        "nausea": _("Feeling sick or vomiting"),
+        "runny_nose": _("Runny or blocked nose"),
+        "loss_of_taste_or_smell": _("Cannot taste or smell"),
+        "other": _("Something else (please describe in the note)"),
+    }.get(code, code)
+
+
+def method(_: T, code: str | None) -> str:
+    if code is None:
+        return "—"
+    return {
+        "forehead": _("Forehead"),
+        "ear": _("Ear"),
+        "oral": _("Mouth"),
+        "armpit": _("Armpit"),
+    }.get(code, code)
+
+
+def window_state(_: T, code: str) -> str:
+    return {
+        "done": _("Done"),
+        "open": _("Open now"),
+        "missed": _("Missed"),
+        "upcoming": _("Later today"),
+        "before_start": _("Not started yet"),
+    }.get(code, code)
+
+
+def alert_kind(_: T, code: str) -> str:
+    return {
+        "high_fever": _("High fever"),
+        "fever": _("Fever"),
+        "symptoms": _("Symptoms"),
+        "callback_request": _("Asked to be called back"),
+    }.get(code, code)
+
+
+def classification(_: T, code: str) -> str:
+    return {"normal": _("Normal"), "fever": _("Fever"), "high_fever": _("High fever")}.get(code, code)
+
+
+def observation_type(_: T, code: str) -> str:
+    return {"home": _("At home"), "centralized": _("Centralised site")}.get(code, code)
+
+
+def role(_: T, code: str) -> str:
+    return {"admin": _("Administrator"), "clinician": _("Clinician")}.get(code, code)
+
+
+def source(_: T, code: str) -> str:
+    return {"self": _("Self-reported"), "clinician": _("Entered by staff"),
+            "checkin": _("Video check-in")}.get(code, code)
+
+
+def release_reason(_: T, code: str, params: Mapping[str, Any], fallback: str,
+                   last_day: Callable[[date], str] | None = None) -> str:
+    """``last_day`` formats the last day of observation (the rules give the first day after it)."""
+    try:
+        if code == "period_not_over":
+            end = date.fromisoformat(str(params["planned_end_date"]))
+            shown = last_day(end - timedelta(days=1)) if last_day else (end - timedelta(days=1)).isoformat()
+            return _("The observation period ends on {date}.", date=shown)
+        if code == "recent_fever":
+            return _("There was a fever in the last {hours} hours.", hours=int(float(params.get("hours", 72))))
+        if code == "open_alerts":
+            return _("Alerts still open: {count}.", count=params.get("count", "?"))
+        if code == "no_recent_reading":
+            return _("No temperature reading in the last {hours} hours.", hours=int(float(params.get("hours", 24))))
+        if code == "no_recent_checkin":
+            return _("No completed video check-in in the last {hours} hours.",
+                     hours=int(float(params.get("hours", 24))))
+        if code == "already_released":
+            return _("This person has already been released.")
+    except (KeyError, TypeError, ValueError):
+        pass
+    return fallback
+
+
+def rejection(locale: str, code: str | None, params: Mapping[str, Any] | None, fallback: str) -> str:
+    if code is None:
+        return fallback
+    return i18n.rejection_message(locale, code, params, fallback)
+
+
+def audit_action(_: T, code: str) -> str:
+    return {
+        "staff.login": _("Signed in"),
+        "subject.enrolled": _("Enrolled a person"),
+        "subject.viewed": _("Opened a record"),
+        "subject.readings_viewed": _("Looked at readings"),
+        "subject.note_updated": _("Changed the clinician note"),
+        "subject.access_code_reissued": _("Issued a new personal link"),
+        "subject.released": _("Released a person"),
+        "subject.signed_in": _("Person opened their link"),
+        "reading.created": _("Reading stored"),
+        "alert.opened": _("Alert opened"),
+        "alert.acknowledged": _("Alert acknowledged"),
+        "grid.created": _("Created a grid"),
+        "user.created": _("Created a staff account"),
+    }.get(code, code)

@@ -1,0 +1,327 @@
+"""What every page shares: templates, language, who is signed in, CSRF, redirects and error pages."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from babel.dates import format_date, format_skeleton
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+
+from server import i18n
+from server.auth.principal import Staff
+from server.context import AppContext
+from server.deps import STAFF_COOKIE, SUBJECT_COOKIE, get_ctx, load_staff, load_subject
+from server.errors import AppError, Forbidden
+from server.models import Subject
+from server.pages import labels
+
+WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+LANG_COOKIE = "hw_lang"
+CSRF_COOKIE = "hw_csrf"
+CSRF_FIELD = "csrf_token"
+BABEL_LOCALE = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "en": "en"}
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _static_url(path: str) -> str:
+    # The file's mtime in the URL lets browsers cache static files for long and still see a new release.
+    try:
+        version = format(int((STATIC_DIR / path).stat().st_mtime), "x")
+    except OSError:
+        version = "0"
+    return f"/static/{path}?v={version}"
+
+
+env.globals["static_url"] = _static_url
+env.globals["labels"] = labels
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths, so a crafted link cannot bounce a signed-in person to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+class Translator:
+    """``_("Day {n}", n=3)``: gettext, then ``str.format`` with the keyword arguments."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._translations = i18n.translations(locale)
+
+    def __call__(self, message: str, **params: Any) -> str:
+        text = self._translations.gettext(message)
+        return text.format(**params) if params else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        return self._translations.ngettext(singular, plural, n).format(n=n, **params)
+
+
+@dataclass
+class Formatter:
+    """Dates, times and temperatures in the deployment's time zone and the reader's language."""
+
+    locale: str
+    ctx: AppContext
+
+    @property
+    def _babel(self) -> str:
+        return BABEL_LOCALE[self.locale]
+
+    def datetime(self, value: datetime | None) -> str:
+        if value is None:
+            return "—"
+        tz = self.ctx.settings.rules.tz
+        local = value.astimezone(tz)
+        today = self.ctx.now().astimezone(tz).date()
+        time_part = format_skeleton("Hm", local, tzinfo=tz, locale=self._babel)
+        if local.date() == today:
+            _ = Translator(self.locale)
+            return _("today {time}", time=time_part)
+        return f"{format_skeleton('MMMd', local, tzinfo=tz, locale=self._babel, fuzzy=True)} {time_part}"
+
+    def time(self, value: datetime | None) -> str:
+        if value is None:
+            return "—"
+        tz = self.ctx.settings.rules.tz
+        return format_skeleton("Hm", value.astimezone(tz), tzinfo=tz, locale=self._babel)
+
+    def date(self, value: date | datetime | None) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, datetime):
+            value = value.astimezone(self.ctx.settings.rules.tz).date()
+        return format_date(value, "long", locale=self._babel)
+
+    def last_day(self, subject: Subject) -> str:
+        """The last day of observation (the stored end date is the first day after it)."""
+        return self.date(subject.planned_end_date - timedelta(days=1))
+
+    def short_date(self, value: date) -> str:
+        return format_skeleton("Md", datetime.combine(value, datetime.min.time()), locale=self._babel)
+
+    @staticmethod
+    def temperature(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f} °C"
+
+
+def _csrf_serializer(ctx: AppContext) -> URLSafeSerializer:
+    return URLSafeSerializer(ctx.settings.secret_key, salt="homewatch.csrf")
+
+
+def _cookie_secure(ctx: AppContext) -> bool:
+    return ctx.settings.public_url.startswith("https://")
+
+
+async def page_session(ctx: Annotated[AppContext, Depends(get_ctx)]) -> AsyncIterator[AsyncSession]:
+    """The page's unit of work, committed before the response leaves: a browser following the
+    redirect after a form must find what the form saved."""
+    async with ctx.db.session() as session:
+        yield session
+
+
+PageSession = Annotated[AsyncSession, Depends(page_session, scope="function")]
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_path: str | None) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class CsrfRefused(Forbidden):
+    pass
+
+
+@dataclass
+class Page:
+    request: Request
+    ctx: AppContext
+    session: AsyncSession
+    staff: Staff | None
+    subject: Subject | None
+    locale: str
+    csrf_cookie: str
+    csrf_is_new: bool
+    cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def _(self) -> Translator:
+        return Translator(self.locale)
+
+    @property
+    def fmt(self) -> Formatter:
+        return Formatter(self.locale, self.ctx)
+
+    @property
+    def csrf_token(self) -> str:
+        return str(_csrf_serializer(self.ctx).dumps(self.csrf_cookie))
+
+    async def form(self) -> FormData:
+        """The posted form, once its CSRF token proves it came from one of our pages in this browser."""
+        form = await self.request.form()
+        token = form.get(CSRF_FIELD)
+        cookie = self.request.cookies.get(CSRF_COOKIE)
+        try:
+            valid = bool(cookie) and isinstance(token, str) and _csrf_serializer(self.ctx).loads(token) == cookie
+        except BadSignature:
+            valid = False
+        if not valid:
+            raise CsrfRefused("This form has expired or did not come from this site. "
+                              "Please go back, reload the page and try again.")
+        return form
+
+    def set_cookie(self, name: str, value: str, **options: Any) -> None:
+        self.cookies.append((name, value, options))
+
+    def delete_cookie(self, name: str) -> None:
+        self.cookies.append((name, None, {}))
+
+    def _finish(self, response: Response) -> Response:
+        secure = _cookie_secure(self.ctx)
+        if self.csrf_is_new:
+            response.set_cookie(CSRF_COOKIE, self.csrf_cookie, httponly=True, samesite="lax", secure=secure)
+        for name, value, options in self.cookies:
+            if value is None:
+                response.delete_cookie(name, httponly=True, samesite="lax", secure=secure)
+            else:
+                options = {"httponly": True, "samesite": "lax", "secure": secure} | options
+                response.set_cookie(name, value, **options)
+        _security_headers(response)
+        return response
+
+    def render(self, template: str, *, status_code: int = 200, **context: Any) -> Response:
+        html = env.get_template(template).render(**self.template_context(), **context)
+        return self._finish(HTMLResponse(html, status_code=status_code))
+
+    def redirect(self, url: str) -> Response:
+        return self._finish(RedirectResponse(url, status_code=303))
+
+    def template_context(self) -> dict[str, Any]:
+        return _base_context(self.request, self.ctx, self.locale, staff=self.staff, subject=self.subject,
+                             csrf_token=self.csrf_token)
+
+
+def _security_headers(response: Response) -> None:
+    response.headers.setdefault("Cache-Control", "no-store")  # every page shows personal data
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+
+
+def _base_context(request: Request, ctx: AppContext, locale: str, *, staff: Staff | None,
+                  subject: Subject | None, csrf_token: str | None) -> dict[str, Any]:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return {
+        "_": Translator(locale),
+        "fmt": Formatter(locale, ctx),
+        "locale": locale,
+        "html_lang": i18n.HTML_LANG[locale],
+        "locale_names": i18n.LOCALE_NAMES,
+        "here": here,
+        "here_quoted": quote(here, safe=""),
+        "path": request.url.path,
+        "staff": staff,
+        "subject": subject,
+        "csrf_token": csrf_token,
+        "csrf_field": CSRF_FIELD,
+        "settings": ctx.settings,
+    }
+
+
+def request_locale(request: Request, saved: str | None = None) -> str:
+    return i18n.negotiate(chosen=request.cookies.get(LANG_COOKIE), saved=saved,
+                          accept_language=request.headers.get("accept-language"))
+
+
+async def get_page(request: Request, ctx: Annotated[AppContext, Depends(get_ctx)], session: PageSession) -> Page:
+    staff = await load_staff(session, ctx, request.cookies.get(STAFF_COOKIE))
+    principal = await load_subject(session, ctx, request.cookies.get(SUBJECT_COOKIE))
+    subject = principal.subject if principal else None
+    saved = staff.language if staff else (subject.language if subject else None)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    return Page(request=request, ctx=ctx, session=session, staff=staff, subject=subject,
+                locale=request_locale(request, saved), csrf_cookie=cookie or secrets.token_urlsafe(24),
+                csrf_is_new=not cookie)
+
+
+def _next_path(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+async def get_staff_page(page: Annotated[Page, Depends(get_page)]) -> Page:
+    if page.staff is None:
+        raise LoginRequired(_next_path(page.request))
+    return page
+
+
+async def get_admin_page(page: Annotated[Page, Depends(get_staff_page)]) -> Page:
+    assert page.staff is not None
+    if not page.staff.is_admin:
+        raise Forbidden("Only an administrator can do this.")
+    return page
+
+
+async def get_subject_page(page: Annotated[Page, Depends(get_page)]) -> Page:
+    if page.subject is None:
+        raise LoginRequired(None)
+    return page
+
+
+AnyPage = Annotated[Page, Depends(get_page)]
+StaffPage = Annotated[Page, Depends(get_staff_page)]
+AdminPage = Annotated[Page, Depends(get_admin_page)]
+SubjectPage = Annotated[Page, Depends(get_subject_page)]
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def error_response(request: Request, exc: AppError) -> Response:
+    """An error as a page a person can act on, in their language, with the same status as the API's."""
+    ctx: AppContext = request.app.state.ctx
+    locale = request_locale(request)
+    detail = i18n.error_detail(locale, exc.message, exc.params, exc.extra, exc.detail)
+    context = _base_context(request, ctx, locale, staff=None, subject=None, csrf_token=None)
+    html = env.get_template("error.html").render(**context, status_code=exc.status_code, detail=detail,
+                                                  error=exc.error)
+    response = HTMLResponse(html, status_code=exc.status_code, headers=exc.headers)
+    if isinstance(exc, CsrfRefused) and not request.cookies.get(CSRF_COOKIE):
+        # Without the cookie no form can ever pass; hand one out so that reloading the form helps.
+        response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), httponly=True, samesite="lax",
+                            secure=_cookie_secure(ctx))
+    _security_headers(response)
+    return response
+
+
+def login_redirect(request: Request, exc: LoginRequired) -> Response:
+    target = "/login" + (f"?next={quote(exc.next_path, safe='')}" if exc.next_path else "")
+    response = RedirectResponse(target, status_code=303)
+    _security_headers(response)
+    return response

@@ -1,0 +1,55 @@
+"""The clinicians' roster: who needs attention now, most severe first."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from monitoring import Status
+from server.grids.service import list_grids
+from server.pages.rendering import StaffPage
+from server.roster.service import roster
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+@router.get("/roster")
+async def roster_page(page: StaffPage, grid: str | None = None, status: str | None = None, q: str | None = None,
+                      page_no: str | None = None) -> Response:
+    staff = page.staff
+    assert staff is not None
+    grids = list(await list_grids(page.session, staff=staff))
+    grid_id = _int(grid)
+    if grid_id is not None and not staff.sees_grid(grid_id):
+        grid_id = None
+    chosen_status = Status(status) if status in Status.__members__ else None
+    query = (q or "").strip()[:100] or None
+    number = max(1, _int(page_no) or 1)
+    result = await roster(page.session, staff=staff, rules=page.ctx.settings.rules, now=page.ctx.now(),
+                          grid_id=grid_id, status=chosen_status, q=query, limit=PAGE_SIZE,
+                          offset=(number - 1) * PAGE_SIZE)
+    matching = getattr(result.counts, chosen_status.value) if chosen_status else result.counts.total
+    pages = max(1, -(-matching // PAGE_SIZE))
+
+    def link(**changes: object) -> str:
+        params = {"grid": grid_id, "status": chosen_status.value if chosen_status else None, "q": query,
+                  "page_no": None} | changes
+        pairs = {k: v for k, v in params.items() if v not in (None, "")}
+        return "/roster" + (f"?{urlencode(pairs)}" if pairs else "")
+
+    return page.render(
+        "staff/roster.html", result=result, grids=grids, grid_names={g.id: g.name for g in grids},
+        grid_id=grid_id, status=chosen_status.value if chosen_status else None, q=query or "",
+        page_no=number, pages=pages, matching=matching, link=link, statuses=[s.value for s in Status],
+    )

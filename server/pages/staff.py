@@ -1,0 +1,70 @@
+"""Staff sign-in and sign-out, the start page, and the language switcher."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from server import i18n
+from server.auth.router import staff_login
+from server.deps import STAFF_COOKIE
+from server.errors import AppError
+from server.pages.rendering import LANG_COOKIE, AnyPage, safe_next
+
+router = APIRouter(include_in_schema=False)
+
+
+def _home(role: str) -> str:
+    return "/admin" if role == "admin" else "/roster"
+
+
+@router.get("/")
+async def index(page: AnyPage) -> Response:
+    if page.staff is not None:
+        return page.redirect(_home(page.staff.role))
+    if page.subject is not None:
+        return page.redirect("/me")
+    return page.redirect("/login")
+
+
+@router.get("/login")
+async def login_form(page: AnyPage, next: str | None = None, signed_out: str | None = None) -> Response:
+    if page.staff is not None:
+        return page.redirect(safe_next(next, _home(page.staff.role)))
+    return page.render("staff/login.html", next=safe_next(next, ""), username="", error=None,
+                       signed_out=signed_out == "1")
+
+
+@router.post("/login")
+async def login(page: AnyPage, request: Request) -> Response:
+    form = await page.form()
+    username = str(form.get("username", ""))[:64]
+    password = str(form.get("password", ""))[:200]
+    next_path = safe_next(str(form.get("next", "")), "")
+    try:
+        user = await staff_login(page.ctx, page.session, request, username, password)
+    except AppError as error:
+        detail = i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
+        response = page.render("staff/login.html", status_code=error.status_code, next=next_path,
+                               username=username, error=detail, signed_out=False)
+        if error.headers:
+            response.headers.update(error.headers)
+        return response
+    token = page.ctx.tokens.issue("staff", str(user.id), user.token_version)
+    page.set_cookie(STAFF_COOKIE, token, max_age=int(page.ctx.settings.staff_token_hours * 3600))
+    return page.redirect(next_path or _home(user.role))
+
+
+@router.post("/logout")
+async def logout(page: AnyPage) -> Response:
+    await page.form()
+    page.delete_cookie(STAFF_COOKIE)
+    return page.redirect("/login?signed_out=1")
+
+
+@router.get("/lang/{locale}")
+async def switch_language(locale: str, page: AnyPage, next: str | None = None) -> Response:
+    """The language switcher: a plain link, so it works without JavaScript; remembered for a year."""
+    if locale in i18n.LOCALES:
+        page.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, httponly=False)
+    return page.redirect(safe_next(next, "/"))

@@ -1,0 +1,185 @@
+"""The pages of a person under observation: sign in by link, report, history, call-back, release."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from monitoring import SYMPTOM_CODES, observation_day
+from server import i18n
+from server.alerts.service import open_alert
+from server.auth.principal import SubjectPrincipal
+from server.auth.router import subject_login
+from server.deps import SUBJECT_COOKIE
+from server.errors import AppError, Conflict, Invalid
+from server.me.router import windows_today
+from server.models import ACTIVE, Reading, Subject
+from server.pages import charts, labels, queries
+from server.pages.rendering import AnyPage, Page, SubjectPage, parse_uuid
+from server.readings.schemas import ReadingCreate
+from server.readings.service import add_reading, list_readings
+
+router = APIRouter(include_in_schema=False)
+
+METHODS = ("forehead", "armpit", "ear", "oral")
+CALLBACK = "callback_request"
+
+
+@router.get("/s/{code}")
+async def open_personal_link(code: str, page: AnyPage, request: Request) -> Response:
+    """The personal link: signs the person in and lands them on their page."""
+    ctx = page.ctx
+    try:
+        subject = await subject_login(ctx, page.session, request, code)
+    except AppError as error:
+        response = page.render("subject/bad_link.html", status_code=error.status_code,
+                               detail=_error_text(page, error))
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+    token = ctx.tokens.issue("subject", str(subject.id), subject.access_code_version)
+    page.set_cookie(SUBJECT_COOKIE, token, max_age=int(ctx.settings.subject_token_days * 86400))
+    response = page.redirect("/me")
+    # The code is a password: never let it leak to another site in a Referer header.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _error_text(page: Page, error: AppError) -> str:
+    return i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
+
+
+async def _me_context(page: Page, **extra: Any) -> dict[str, Any]:
+    subject = page.subject
+    assert subject is not None
+    ctx, _ = page.ctx, page._
+    rules, now = ctx.settings.rules, ctx.now()
+    readings = list(await list_readings(page.session, subject_id=subject.id, limit=200))
+    start = min([ctx.now() - timedelta(days=1), *(r.taken_at for r in readings)])
+    points = [charts.Point(r.taken_at, r.temperature_c) for r in readings]
+    chart = None
+    if readings:
+        highest = max(r.temperature_c for r in readings)
+        chart = charts.temperature_chart(
+            points, rules=rules, start=start, end=max(now, readings[0].taken_at),
+            title=_("Your temperature"),
+            description=_("{count} readings; the highest was {max}.", count=len(readings),
+                          max=page.fmt.temperature(highest)),
+            fever_label=_("fever {value}", value=page.fmt.temperature(rules.fever_c)),
+            day_label=page.fmt.short_date,
+        )
+    callback = await queries.open_alert_of_kind(page.session, subject_id=subject.id, kind=CALLBACK)
+    last_method = next((r.method for r in readings if r.method), None)
+    context: dict[str, Any] = {
+        "day": observation_day(subject.start_date, now, rules),
+        "windows": windows_today(subject, now=now, rules=rules),
+        "readings": readings,
+        "chart": chart,
+        "callback": callback,
+        "methods": METHODS,
+        "symptom_codes": SYMPTOM_CODES,
+        "form": {"temperature": "", "method": last_method or "forehead", "symptoms": [], "note": ""},
+        "reading_id": uuid.uuid4(),
+        "saved": None,
+        "error": None,
+        "fever_c": rules.fever_c,
+    }
+    context.update(extra)
+    return context
+
+
+@router.get("/me")
+async def me(page: SubjectPage, saved: str | None = None, callback: str | None = None) -> Response:
+    subject = page.subject
+    assert subject is not None
+    if subject.state != ACTIVE:
+        return page.render("subject/released.html")
+    saved_reading = None
+    saved_id = parse_uuid(saved) if saved else None
+    if saved_id is not None:
+        reading = await page.session.get(Reading, saved_id)
+        if reading is not None and reading.subject_id == subject.id:
+            saved_reading = reading
+    context = await _me_context(page, saved=saved_reading, callback_sent=callback == "1")
+    return page.render("subject/me.html", **context)
+
+
+def _clean_temperature(raw: str) -> str:
+    # Phones with a Chinese keyboard may send full-width digits or a full-width point; some
+    # thermometers and keyboards use a decimal comma. All mean the same number.
+    text = unicodedata.normalize("NFKC", raw).strip().replace(",", ".").replace("。", ".")
+    return text.removesuffix("°C").removesuffix("℃").removesuffix("°").strip()
+
+
+@router.post("/me/readings")
+async def report(page: SubjectPage) -> Response:
+    form = await page.form()
+    subject = page.subject
+    assert subject is not None
+    _ = page._
+    raw = str(form.get("temperature_c", ""))
+    symptoms = [str(s) for s in form.getlist("symptoms")]
+    method = str(form.get("method") or "") or None
+    note = str(form.get("note") or "").strip() or None
+    reading_id = parse_uuid(str(form.get("reading_id", ""))) or uuid.uuid4()
+    values = {"temperature": raw, "method": method, "symptoms": symptoms, "note": note or ""}
+
+    async def refused(message: str) -> Response:
+        context = await _me_context(page, form=values, error=message, reading_id=reading_id)
+        return page.render("subject/me.html", status_code=422, **context)
+
+    if subject.state != ACTIVE:
+        return page.redirect("/me")
+    temperature = _clean_temperature(raw)
+    if not temperature:
+        return await refused(_("Please type the number your thermometer shows, for example 36.5."))
+    try:
+        body = ReadingCreate(id=reading_id, temperature_c=temperature,
+                             method=method if method in METHODS else None, symptoms=symptoms, note=note)
+    except ValidationError:
+        return await refused(_("Please check the form: the note may be at most 500 characters."))
+    try:
+        reading, _created = await add_reading(
+            page.session, subject=subject, actor=SubjectPrincipal(subject.id, subject), body=body,
+            rules=page.ctx.settings.rules, now=page.ctx.now(),
+        )
+    except Invalid as error:
+        code = error.extra.get("code")
+        message = labels.rejection(page.locale, code, error.extra.get("params"), error.detail)
+        return await refused(message)
+    except Conflict:
+        return page.redirect("/me")
+    return page.redirect(f"/me?saved={reading.id}#saved")
+
+
+@router.post("/me/callback")
+async def ask_for_callback(page: SubjectPage) -> Response:
+    """'Please call me back': opens an alert the clinicians of the person's grid see at once."""
+    await page.form()
+    subject = page.subject
+    assert subject is not None
+    if subject.state == ACTIVE and await queries.open_alert_of_kind(page.session, subject_id=subject.id,
+                                                                   kind=CALLBACK) is None:
+        # open_alert updates the summary columns, so work on the locked, fresh row.
+        locked = await page.session.scalar(
+            select(Subject).where(Subject.id == subject.id).with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert locked is not None
+        await open_alert(page.session, actor=SubjectPrincipal(locked.id, locked), subject=locked, kind=CALLBACK,
+                         now=page.ctx.now(), rules=page.ctx.settings.rules)
+    return page.redirect("/me?callback=1#callback")
+
+
+@router.post("/me/logout")
+async def subject_logout(page: AnyPage) -> Response:
+    await page.form()
+    page.delete_cookie(SUBJECT_COOKIE)
+    page.subject = None
+    return page.render("subject/signed_out.html")
