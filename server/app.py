@@ -15,6 +15,8 @@ from server import i18n, pages
 from server.alerts.router import router as alerts_router
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
+from server.checkins.lifecycle import start_media, stop_media
+from server.checkins.router import router as checkins_router
 from server.context import AppContext
 from server.db import Database
 from server.errors import AppError
@@ -24,6 +26,7 @@ from server.live.router import router as live_router
 from server.me.router import router as me_router
 from server.readings.router import router as readings_router
 from server.roster.router import router as roster_router
+from server.scheduler import service as scheduler
 from server.settings import Settings
 from server.subjects.router import router as subjects_router
 from server.users.router import router as users_router
@@ -57,9 +60,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await start_bus(ctx)
+        start_media(ctx)
+        if settings.scheduler_enabled:
+            scheduler.start(ctx)
         try:
             yield
         finally:
+            await scheduler.stop(ctx)
+            await stop_media(ctx)
             await stop_bus(ctx)
             if db is None:  # an injected database belongs to its owner (tests)
                 await ctx.db.dispose()
@@ -87,7 +95,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     api = APIRouter(prefix="/api/v1")
     for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
-                   roster_router, alerts_router, audit_router, live_router):
+                   roster_router, alerts_router, audit_router, live_router, checkins_router):
         api.include_router(router)
     app.include_router(api)
     pages.install(app)

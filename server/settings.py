@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
     sql_echo: bool = False
+    # Each app process runs the status sweep loop; turn it off for tests that drive the clock by hand.
+    scheduler_enabled: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

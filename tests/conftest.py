@@ -128,6 +128,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         media_dir=tmp_path / "media",
         public_url="http://homewatch.test",
         redis_url=None,
+        scheduler_enabled=False,
     )
 
 

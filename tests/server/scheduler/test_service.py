@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+
+from server.context import AppContext
+from server.models import Subject
+from server.scheduler.service import next_wakeup, sweep_once
+from tests.conftest import Clock
+from tests.factories import World
+
+
+async def _statuses(ctx: AppContext) -> dict[str, int]:
+    async with ctx.db.session() as session:
+        rows = (await session.execute(select(Subject.full_name, Subject.status_rank))).all()
+        return {name: rank for name, rank in rows}
+
+
+async def test_window_close_marks_missed_without_anyone_looking(app_ctx: AppContext, world: World, clock: Clock,
+                                                                client: httpx.AsyncClient) -> None:
+    await client.post("/api/v1/readings", headers=world.subj_b, json={"temperature_c": 36.5})
+    events: list[tuple[str, dict[str, object]]] = []
+
+    async def capture(event_type: str, data: dict[str, object]) -> None:
+        events.append((event_type, data))
+
+    app_ctx.db.publisher = capture
+    clock.now = next_wakeup(clock.now, app_ctx)  # 11:00:01 Shanghai, the morning window just closed
+    changes = await sweep_once(app_ctx, clock.now)
+    assert changes is not None
+    # 王小明 was due and is now missed; 李华 reported in time and stays ok.
+    assert [c.subject_id for c in changes] == [world.subject_a.id]
+    assert await _statuses(app_ctx) == {"王小明": 1, "李华": 3}
+    assert [(t, d["subject_id"], d["status"]) for t, d in events] == [
+        ("subject.status_changed", str(world.subject_a.id), "missed")]
+    # A second sweep in the same window (another process, or a restart) finds nothing to do.
+    events.clear()
+    assert await sweep_once(app_ctx, clock.now + timedelta(minutes=5)) == []
+    assert events == []
+
+
+def test_next_wakeup_is_just_after_the_next_boundary(app_ctx: AppContext) -> None:
+    from datetime import UTC
+
+    now = datetime(2026, 3, 10, 1, 30, tzinfo=UTC)  # 09:30 Shanghai
+    assert next_wakeup(now, app_ctx) == datetime(2026, 3, 10, 3, 0, 1, tzinfo=UTC)  # 11:00:01
