@@ -249,12 +249,15 @@ class InProcessEventBus(EventBus):
         self._trimmed_up_to = self._last_key
 
     async def publish(self, type: str, data: dict[str, Any]) -> Event:
+        # A JSON round trip rejects what Redis could not carry either, so development with this bus
+        # fails where production would, and gives subscribers a copy the publisher cannot mutate.
+        copied = json.loads(json.dumps(data, ensure_ascii=False))
         ms = max(self._now_ms(), self._last_key[0])
         seq = self._last_key[1] + 1 if ms == self._last_key[0] else 0
         if seq > 999_999:
             ms, seq = ms + 1, 0
         self._last_key = (ms, seq)
-        event = Event(id=format_event_id(ms, seq), type=type, data=data)
+        event = Event(id=format_event_id(ms, seq), type=type, data=copied)
         self._retained.append((self._last_key, event))
         self._trim(ms)
         self._fan_out(event)
@@ -314,15 +317,28 @@ class RedisEventBus(EventBus):
         self._reader_ready = asyncio.Event()
         self._stopping = False
 
-    async def start(self) -> None:
+    async def start(self, *, startup_wait_seconds: float = 5.0) -> None:
         if self._reader_task is not None:
             return
         common: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 5, "protocol": 2}
-        self._client = aioredis.Redis.from_url(self._url, socket_timeout=10, **common)
+        # Named so that CLIENT LIST shows which connections belong to the event bus.
+        self._client = aioredis.Redis.from_url(
+            self._url, socket_timeout=10, client_name=f"homewatch-events[{self._stream}]", **common
+        )
         # A blocked XREAD must not trip the socket timeout, yet a dead connection must not hang forever.
-        self._reader_client = aioredis.Redis.from_url(self._url, socket_timeout=self._block_ms / 1000 + 10, **common)
+        self._reader_client = aioredis.Redis.from_url(
+            self._url,
+            socket_timeout=self._block_ms / 1000 + 10,
+            client_name=f"homewatch-events-reader[{self._stream}]",
+            **common,
+        )
         self._stopping = False
         self._reader_task = asyncio.create_task(self._read_forever(), name=f"event-bus-reader:{self._stream}")
+        try:
+            # Until the reader knows where the stream ends, a new subscriber could miss live events.
+            await self.wait_ready(startup_wait_seconds)
+        except TimeoutError:
+            logger.warning("Redis at %s not reachable yet; the event bus keeps trying", _redacted(self._url))
 
     async def stop(self) -> None:
         await super().stop()
@@ -470,6 +486,11 @@ class RedisEventBus(EventBus):
         if self._client is None:
             raise RuntimeError("RedisEventBus.start() has not been awaited")
         return self._client
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else url
 
 
 def _from_redis_id(redis_id: str) -> str:

@@ -253,7 +253,7 @@ class SmsHttpChannel(_HttpChannel):
         self.body_template = body_template
         self._headers = dict(headers or {})
         try:
-            json.loads(self.render(phone="0", text="x", title="x"))
+            json.loads(self.render(phone="+86 138", text="x", title="x"))
         except ValueError as exc:
             # Fail at startup, not on the first reminder at 7 in the morning.
             raise ValueError(f"SMS body template is not JSON once filled in: {exc}") from exc

@@ -1,5 +1,5 @@
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -178,6 +178,20 @@ async def test_stop_ends_open_subscriptions() -> None:
 async def test_iterating_without_entering_the_subscription_fails_loudly() -> None:
     with pytest.raises(RuntimeError, match="async with"):
         await anext(InProcessEventBus().subscribe())
+
+
+async def test_data_that_redis_could_not_carry_is_refused_and_subscribers_get_a_copy() -> None:
+    bus = InProcessEventBus()
+    with pytest.raises(TypeError):
+        await bus.publish("reading.created", reading("s1", taken_at=datetime.now(UTC)))
+
+    data = reading("s2")
+    async with bus.subscribe() as subscription:
+        await bus.publish("reading.created", data)
+        data["status"] = "released"
+        (received,) = await take(subscription, 1)
+
+    assert received.data["status"] == "observing"
 
 
 async def test_without_redis_url_an_in_process_bus_is_created() -> None:

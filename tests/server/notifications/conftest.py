@@ -45,8 +45,18 @@ class Receiver:
         self.requests: list[Recorded] = []
         self._script: dict[str, list[Scripted]] = defaultdict(list)
 
-    def answer_next(self, path: str, response: Scripted) -> None:
-        self._script[path].append(response)
+    dingtalk_secret = DINGTALK_SECRET
+
+    def answer_next(
+        self,
+        path: str,
+        *,
+        status: int = 200,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self._script[path].append(Scripted(status, json, headers or {}, delay))
 
     def reset(self) -> None:
         self.requests.clear()
@@ -54,9 +64,7 @@ class Receiver:
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path
-        self.requests.append(
-            Recorded(path, dict(request.query_params), dict(request.headers), await request.body())
-        )
+        self.requests.append(Recorded(path, dict(request.query_params), dict(request.headers), await request.body()))
         if path.startswith("/dingtalk") and not self._dingtalk_signature_ok(request):
             # What DingTalk answers for a missing or wrong signature: HTTP 200 with an errcode.
             return JSONResponse({"errcode": 310000, "errmsg": "sign not match"})
