@@ -64,11 +64,12 @@ async def load_staff(session: AsyncSession, ctx: AppContext, token: str | None) 
     )
 
 
-async def load_subject(session: AsyncSession, ctx: AppContext, token: str | None) -> SubjectPrincipal | None:
+async def load_subject(session: AsyncSession, ctx: AppContext, token: str | None, *,
+                       for_update: bool = False) -> SubjectPrincipal | None:
     claims = ctx.tokens.read(token) if token else None
     if claims is None or claims.kind != "subject":
         return None
-    subject = await session.get(Subject, uuid.UUID(claims.ident))
+    subject = await session.get(Subject, uuid.UUID(claims.ident), with_for_update=for_update or None)
     if subject is None or subject.access_code_version != claims.version:
         return None
     return SubjectPrincipal(subject_id=subject.id, subject=subject)
@@ -111,7 +112,23 @@ async def current_subject(
     return principal
 
 
+async def current_subject_locked(
+    request: Request,
+    session: SessionDep,
+    ctx: Ctx,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> SubjectPrincipal:
+    """The signed-in subject, row-locked for the request: a write to their summary (a reading) then
+    costs one query for sign-in and lock together."""
+    principal = await load_subject(session, ctx, _token(request, credentials, SUBJECT_COOKIE), for_update=True)
+    if principal is None:
+        raise Unauthorized("Please open your personal link again to sign in.",
+                           headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
+CurrentSubjectLocked = Annotated[SubjectPrincipal, Depends(current_subject_locked)]
 CurrentAdmin = Annotated[Staff, Depends(current_admin)]
 CurrentClinician = Annotated[Staff, Depends(current_clinician)]
 CurrentSubject = Annotated[SubjectPrincipal, Depends(current_subject)]

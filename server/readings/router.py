@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from server.audit import service as audit
-from server.deps import Ctx, CurrentClinician, CurrentStaff, CurrentSubject, SessionDep
+from server.deps import Ctx, CurrentClinician, CurrentStaff, CurrentSubject, CurrentSubjectLocked, SessionDep
 from server.readings import service
 from server.readings.schemas import ReadingCreate, ReadingRead
 from server.subjects.service import get_in_scope
@@ -23,11 +23,12 @@ CREATED_OR_REPLAYED = {
 @router.post("/readings", response_model=ReadingRead, status_code=status.HTTP_201_CREATED,
              responses=CREATED_OR_REPLAYED)
 async def report_reading(
-    body: ReadingCreate, me: CurrentSubject, ctx: Ctx, session: SessionDep, response: Response
+    body: ReadingCreate, me: CurrentSubjectLocked, ctx: Ctx, session: SessionDep, response: Response
 ) -> ReadingRead:
     """A person under observation reports their own temperature and symptoms."""
     reading, created = await service.add_reading(
-        session, subject=me.subject, actor=me, body=body, rules=ctx.settings.rules, now=ctx.now()
+        session, subject=me.subject, actor=me, body=body, rules=ctx.settings.rules, now=ctx.now(),
+        subject_locked=True,
     )
     if not created:
         response.status_code = status.HTTP_200_OK

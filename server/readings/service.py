@@ -47,8 +47,11 @@ async def add_reading(
     source: str = "self",
     entered_by: int | None = None,
     checkin_id: uuid.UUID | None = None,
+    subject_locked: bool = False,
 ) -> tuple[Reading, bool]:
-    """Store one reading; returns it and whether it is new (a retried id returns the stored one)."""
+    """Store one reading; returns it and whether it is new (a retried id returns the stored one).
+
+    ``subject_locked`` says the caller already holds the subject row ``FOR UPDATE``."""
     if body.id is not None:
         existing = await session.get(Reading, body.id)
         if existing is not None:
@@ -64,13 +67,14 @@ async def add_reading(
     except ReadingRejected as error:
         raise reading_rejected(error) from error
 
-    # Lock the subject row: two readings at once must not both read and rewrite the same summary.
-    locked = await session.scalar(
-        select(Subject).where(Subject.id == subject.id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert locked is not None
-    subject = locked
+    if not subject_locked:
+        # Two readings at once must not both read and rewrite the same summary.
+        locked = await session.scalar(
+            select(Subject).where(Subject.id == subject.id).with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert locked is not None
+        subject = locked
 
     temperature_class = classify(temperature, rules)
     window = window_for(taken_at, rules)
