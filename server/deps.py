@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -99,32 +99,27 @@ async def current_clinician(staff: Annotated[Staff, Depends(current_staff)]) -> 
     return staff
 
 
-async def current_subject(
-    request: Request,
-    session: SessionDep,
-    ctx: Ctx,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> SubjectPrincipal:
-    principal = await load_subject(session, ctx, _token(request, credentials, SUBJECT_COOKIE))
-    if principal is None:
-        raise Unauthorized("Please open your personal link again to sign in.",
-                           headers={"WWW-Authenticate": "Bearer"})
-    return principal
+def _subject_dependency(*, for_update: bool) -> Callable[..., Awaitable[SubjectPrincipal]]:
+    async def dependency(
+        request: Request,
+        session: SessionDep,
+        ctx: Ctx,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    ) -> SubjectPrincipal:
+        token = _token(request, credentials, SUBJECT_COOKIE)
+        principal = await load_subject(session, ctx, token, for_update=for_update)
+        if principal is None:
+            raise Unauthorized("Please open your personal link again to sign in.",
+                               headers={"WWW-Authenticate": "Bearer"})
+        return principal
+
+    return dependency
 
 
-async def current_subject_locked(
-    request: Request,
-    session: SessionDep,
-    ctx: Ctx,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> SubjectPrincipal:
-    """The signed-in subject, row-locked for the request: a write to their summary (a reading) then
-    costs one query for sign-in and lock together."""
-    principal = await load_subject(session, ctx, _token(request, credentials, SUBJECT_COOKIE), for_update=True)
-    if principal is None:
-        raise Unauthorized("Please open your personal link again to sign in.",
-                           headers={"WWW-Authenticate": "Bearer"})
-    return principal
+current_subject = _subject_dependency(for_update=False)
+# Row-locked for the request: a write to the subject's summary (a reading) then costs one query for
+# sign-in and lock together.
+current_subject_locked = _subject_dependency(for_update=True)
 
 
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
