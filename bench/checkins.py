@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/checkins.py [--quick] [--seconds 8] [--targets floor,manager]
     .venv/bin/python bench/checkins.py --url http://127.0.0.1:8000/offer --pid 1234
+    .venv/bin/python bench/checkins.py --quick --targets floor,app
+
+`app` is the real homewatch (uvicorn, SQLite, migrated, one enrolled person per concurrent check-in)
+taking `POST /api/v1/checkins`; its first-frame and fps columns come from the stored check-in records.
 
 A target is anything that takes `POST {"sdp", "type"}` (JSON) and answers `{"sdp", "type"}`. By default
 two are started here, each in a child process so its CPU can be measured on its own:
@@ -28,9 +32,12 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +249,15 @@ def p95(values: list[float]) -> float | None:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+@dataclass
+class AppTarget:
+    """The real app: who offers (one person per stream) and who reads the records back."""
+
+    subject_headers: list[dict[str, str]]
+    staff_headers: dict[str, str]
+    checkin_ids: list[str] = field(default_factory=list)
+
+
 async def run_cell(
     http: httpx.AsyncClient,
     url: str,
@@ -250,21 +266,30 @@ async def run_cell(
     n: int,
     size: tuple[int, int],
     seconds: float,
+    app: AppTarget | None = None,
 ) -> Cell:
     cell = Cell(target, n, size)
     base = url.rsplit("/", 1)[0]
-    has_stats = (await http.post(f"{base}/reset")).status_code == 200
+    has_stats = app is None and (await http.post(f"{base}/reset")).status_code == 200
+    if app is not None:
+        app.checkin_ids.clear()
 
-    async def offer_to(sdp: str, type: str) -> tuple[str, str]:
-        response = await http.post(url, json={"sdp": sdp, "type": type})
-        response.raise_for_status()
-        answer = response.json()
-        return answer["sdp"], answer["type"]
+    def offer_with(headers: dict[str, str]):  # type: ignore[no-untyped-def]
+        async def offer_to(sdp: str, type: str) -> tuple[str, str]:
+            response = await http.post(url, json={"sdp": sdp, "type": type}, headers=headers)
+            response.raise_for_status()
+            answer = response.json()
+            if app is not None:
+                app.checkin_ids.append(answer["checkin_id"])
+            return answer["sdp"], answer["type"]
 
-    async def connect_one() -> tuple[RTCPeerConnection, float]:
+        return offer_to
+
+    async def connect_one(index: int) -> tuple[RTCPeerConnection, float]:
         track = PreEncodedVideoTrack(width=size[0], height=size[1], fps=FPS)
+        headers = app.subject_headers[index] if app is not None else {}
         started = time.monotonic()
-        pc = await connect_client(offer_to, track)
+        pc = await connect_client(offer_with(headers), track)
         connected = asyncio.Event()
         pc.on("connectionstatechange", lambda: connected.set() if pc.connectionState == "connected" else None)
         if pc.connectionState != "connected":
@@ -282,7 +307,7 @@ async def run_cell(
 
     sampler = asyncio.create_task(sample_rss())
     me = psutil.Process()
-    outcomes = await asyncio.gather(*(connect_one() for _ in range(n)), return_exceptions=True)
+    outcomes = await asyncio.gather(*(connect_one(i) for i in range(n)), return_exceptions=True)
     pcs = [outcome[0] for outcome in outcomes if isinstance(outcome, tuple)]
     cell.failures = n - len(pcs)
     cell.connect_p95_ms = p95([outcome[1] for outcome in outcomes if isinstance(outcome, tuple)])
@@ -315,6 +340,18 @@ async def run_cell(
         if rates:
             cell.fps_mean, cell.fps_min = statistics.fmean(rates), min(rates)
         cell.first_frame_p95_ms = p95([s["first_frame_ms"] for s in streams if s["first_frame_ms"] is not None])
+    elif app is not None:
+        records = await app_records(http, base, app)
+        rates = [r["frames_received"] / r["duration_s"] for r in records if r.get("duration_s")]
+        if rates:
+            cell.fps_mean, cell.fps_min = statistics.fmean(rates), min(rates)
+        # created_at is when the offer arrived; started_at when its first frame was decoded.
+        cell.first_frame_p95_ms = p95([
+            (datetime.fromisoformat(r["started_at"]) - datetime.fromisoformat(r["created_at"])).total_seconds() * 1000
+            for r in records if r.get("started_at")
+        ])
+        if open_ := [r for r in records if r["status"] in ("connecting", "live")]:
+            cell.notes.append(f"{len(open_)} check-ins still open")
     await asyncio.sleep(1.0)
     stop_sampling.set()
     await sampler
@@ -322,6 +359,100 @@ async def run_cell(
         cell.peak_rss_mb = peak[0] / 2**20
         cell.rss_after_mb = process.memory_info().rss / 2**20
     return cell
+
+
+async def app_records(http: httpx.AsyncClient, base: str, app: AppTarget) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 15
+    while True:
+        records = [
+            (await http.get(f"{base}/checkins/{checkin_id}", headers=app.staff_headers)).json()
+            for checkin_id in app.checkin_ids
+        ]
+        if all(r["status"] not in ("connecting", "live") for r in records) or time.monotonic() > deadline:
+            return records
+        await asyncio.sleep(0.3)
+
+
+async def _seed_app(settings: Any, people: int) -> AppTarget:
+    from server.auth.principal import SYSTEM_STAFF
+    from server.auth.security import Tokens
+    from server.db import Database, utcnow
+    from server.grids.service import create_grid
+    from server.migrate import upgrade
+    from server.subjects.schemas import SubjectCreate
+    from server.subjects.service import enrol
+    from server.users.service import create_user
+
+    await upgrade(settings.database_url)
+    db = Database.from_url(settings.database_url)
+    tokens = Tokens(settings.secret_key, staff_ttl_s=86400, subject_ttl_s=86400)
+    try:
+        async with db.session() as session:
+            grid = await create_grid(session, actor=SYSTEM_STAFF, name="bench")
+            admin = await create_user(session, actor=SYSTEM_STAFF, username="bench-admin",
+                                      password="bench-password-long", role="admin", grid_ids=[])
+            subjects = [
+                (await enrol(session, actor=SYSTEM_STAFF, rules=settings.rules, now=utcnow(),
+                             body=SubjectCreate(full_name=f"bench {i}", phone=f"1390000{i:04d}", grid_id=grid.id,
+                                                observation_type="home", reason="bench")))[0]
+                for i in range(people)
+            ]
+    finally:
+        await db.dispose()
+
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    return AppTarget(
+        subject_headers=[bearer(tokens.issue("subject", str(s.id), s.access_code_version)) for s in subjects],
+        staff_headers=bearer(tokens.issue("staff", str(admin.id), admin.token_version)),
+    )
+
+
+@contextlib.contextmanager
+def child_app(people: int, folder: Path):  # type: ignore[no-untyped-def]
+    from server.settings import Settings
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOMEWATCH_ENVIRONMENT": "test",
+        "HOMEWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bench.db'}",
+        "HOMEWATCH_MEDIA_DIR": str(folder / "media"),
+        "HOMEWATCH_SECRET_KEY": "bench-secret-key-long-enough-for-tokens",
+        "HOMEWATCH_CHECKIN_MAX_SESSIONS": str(max(64, people * 2)),
+        "HOMEWATCH_CHECKIN_MAX_SECONDS": "300",
+    }
+    env.pop("HOMEWATCH_REDIS_URL", None)
+    settings = Settings(_env_file=None, environment="test", database_url=env["HOMEWATCH_DATABASE_URL"],  # type: ignore[call-arg]
+                        media_dir=env["HOMEWATCH_MEDIA_DIR"], secret_key=env["HOMEWATCH_SECRET_KEY"])
+    # The benchmark's own event loop is running: seed on a loop of its own.
+    with ThreadPoolExecutor(1) as pool:
+        target = pool.submit(asyncio.run, _seed_app(settings, people)).result()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "server.asgi:app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        env=env, cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the app did not start")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/api/v1/checkins", psutil.Process(child.pid), target
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def free_port() -> int:
@@ -386,6 +517,13 @@ async def bench(args: argparse.Namespace) -> None:
                 results.append(await run_cell(http, args.url, process, "url", n, size, args.seconds))
         else:
             for target in args.targets.split(","):
+                if target == "app":
+                    with tempfile.TemporaryDirectory() as folder, \
+                            child_app(max(n for n, _ in cells_spec), Path(folder)) as (url, process, app):
+                        for n, size in cells_spec:
+                            results.append(await run_cell(http, url, process, target, n, size, args.seconds, app))
+                            print(f"# {target} N={n} {size}: done", file=sys.stderr, flush=True)
+                    continue
                 with child_server(target) as (url, process):
                     for n, size in cells_spec:
                         cell = await run_cell(http, url, process, target, n, size, args.seconds)
@@ -399,7 +537,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N=1,4 at 320×240 only")
     parser.add_argument("--cells", help="instead of the table: NxWxH,... e.g. 32x640x480")
     parser.add_argument("--seconds", type=float, default=8.0, help="measured streaming time per cell")
-    parser.add_argument("--targets", default="floor,manager", help="floor, manager, manager-record")
+    parser.add_argument("--targets", default="floor,manager,app", help="floor, manager, manager-record, app")
     parser.add_argument("--url", help="benchmark this offer URL instead of starting servers")
     parser.add_argument("--pid", type=int, help="with --url: the server process to measure")
     parser.add_argument("--serve", help=argparse.SUPPRESS)

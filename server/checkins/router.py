@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
+from server.audit import service as audit
 from server.auth.principal import Staff, SubjectPrincipal
 from server.checkins import media, service
-from server.checkins.models_access import Viewer, current_viewer
 from server.checkins.schemas import (
     CallCreated,
     CheckinAnswer,
@@ -19,24 +19,64 @@ from server.checkins.schemas import (
     SessionAnswer,
     SessionOffer,
 )
-from server.deps import Ctx, CurrentClinician, CurrentStaff, CurrentSubject, SessionDep
+from server.deps import (
+    STAFF_COOKIE,
+    SUBJECT_COOKIE,
+    Ctx,
+    CurrentClinician,
+    CurrentStaff,
+    CurrentSubject,
+    SessionDep,
+    bearer_scheme,
+    load_staff,
+    load_subject,
+)
+from server.errors import Unauthorized
+from server.models.checkins import Checkin
 from server.readings import service as readings
 from server.readings.schemas import ReadingCreate, ReadingRead
 from server.subjects.service import get_in_scope
 
 router = APIRouter(tags=["check-ins"])
 
-OFFER_ERRORS = {
+OFFER_ERRORS: dict[int | str, dict[str, object]] = {
     422: {"description": "The SDP offer is not usable (not SDP, no video, wrong type)."},
     503: {"description": "Every video line is busy; `Retry-After` says when to try again."},
 }
+
+
+async def current_viewer(
+    request: Request,
+    session: SessionDep,
+    ctx: Ctx,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Staff | SubjectPrincipal:
+    """Staff or the person themself: check-ins and their pictures are shown to both."""
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token = credentials.credentials
+        viewer = await load_staff(session, ctx, token) or await load_subject(session, ctx, token)
+    else:
+        viewer = (await load_staff(session, ctx, request.cookies.get(STAFF_COOKIE))
+                  or await load_subject(session, ctx, request.cookies.get(SUBJECT_COOKIE)))
+    if viewer is None:
+        raise Unauthorized("Please sign in.", headers={"WWW-Authenticate": "Bearer"})
+    return viewer
+
+
+Viewer = Annotated[Staff | SubjectPrincipal, Depends(current_viewer)]
+
+
+async def _visible(session: SessionDep, viewer: Staff | SubjectPrincipal, checkin_id: uuid.UUID) -> Checkin:
+    if isinstance(viewer, Staff):
+        return await service.get_for_staff(session, staff=viewer, checkin_id=checkin_id)
+    return await service.get_for_subject(session, subject_id=viewer.subject_id, checkin_id=checkin_id)
 
 
 @router.post("/checkins", response_model=CheckinAnswer, status_code=status.HTTP_201_CREATED,
              responses={**OFFER_ERRORS, 409: {"description": "Released, or the call has ended."}})
 async def start_checkin(body: CheckinOffer, me: CurrentSubject, ctx: Ctx) -> CheckinAnswer:
     """A person starts a video check-in (or joins a clinician's call with `call_id`). Send the whole
-    offer after ICE gathering completes; the answer is complete too."""
+    offer once ICE gathering is complete; the answer is complete too."""
     checkin_id, sdp, _ = await media.begin_checkin(ctx, subject_id=me.subject_id, sdp=body.sdp, type=body.type,
                                                    call_id=body.call_id)
     return CheckinAnswer(checkin_id=checkin_id, sdp=sdp, type="answer")
@@ -49,16 +89,84 @@ async def list_checkins(
 ) -> list[CheckinRead]:
     """A person's check-ins, newest first (staff in scope; the look is audited)."""
     subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
-    checkins = await service.list_for_subject(session, subject_id=subject.id, limit=limit)
-    from server.audit import service as audit
-
     audit.record(session, staff, "checkin.list_viewed", subject_id=subject.id)
-    return [service.to_read(c) for c in checkins]
+    return [service.to_read(c) for c in await service.list_for_subject(session, subject_id=subject.id, limit=limit)]
 
 
-async def _visible(session: SessionDep, viewer: Viewer, checkin_id: uuid.UUID):  # type: ignore[no-untyped-def]
+@router.get("/checkins/{checkin_id}", response_model=CheckinRead)
+async def get_checkin(checkin_id: uuid.UUID, viewer: Viewer, session: SessionDep) -> CheckinRead:
+    """One check-in with its snapshots (the person themself, or staff in scope; staff looks are audited)."""
+    checkin = await _visible(session, viewer, checkin_id)
     if isinstance(viewer, Staff):
-        checkin = await service.get_for_staff(session, staff=viewer, checkin_id=checkin_id)
-    else:
-        checkin = await service.get_for_subject(session, subject_id=viewer.subject_id, checkin_id=checkin_id)
-    return checkin
+        service.audit_view(session, viewer, checkin, "checkin.viewed")
+    return service.to_read(checkin)
+
+
+@router.get("/checkins/{checkin_id}/snapshots/{index}.jpg", response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}}}})
+async def get_snapshot(checkin_id: uuid.UUID, index: int, viewer: Viewer, ctx: Ctx, session: SessionDep) -> Response:
+    """A snapshot as JPEG (the person themself, or staff in scope; staff looks are audited)."""
+    checkin = await _visible(session, viewer, checkin_id)
+    path = service.snapshot_file(checkin, index, ctx.settings.media_dir)
+    if isinstance(viewer, Staff):
+        service.audit_view(session, viewer, checkin, "checkin.snapshot_viewed", index=index)
+    # Private pictures of a person: never kept by shared caches.
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/checkins/{checkin_id}/watch", response_model=SessionAnswer, responses=OFFER_ERRORS)
+async def watch_checkin(
+    checkin_id: uuid.UUID, body: SessionOffer, staff: CurrentStaff, ctx: Ctx, session: SessionDep
+) -> SessionAnswer:
+    """Watch a check-in that is live now (staff in scope); 404 when it is not live."""
+    checkin = await service.get_for_staff(session, staff=staff, checkin_id=checkin_id)
+    sdp, _ = await media.watch(ctx, checkin_id=checkin.id, viewer_id=f"staff-{staff.user_id}", sdp=body.sdp,
+                               type=body.type)
+    service.audit_view(session, staff, checkin, "checkin.watched")
+    return SessionAnswer(sdp=sdp, type="answer")
+
+
+@router.post("/checkins/{checkin_id}/reading", response_model=ReadingRead, status_code=status.HTTP_201_CREATED)
+async def reading_seen_on_video(
+    checkin_id: uuid.UUID, body: ReadingCreate, staff: CurrentClinician, ctx: Ctx, session: SessionDep,
+    response: Response,
+) -> ReadingRead:
+    """A clinician stores a temperature they read on the thermometer shown in this check-in."""
+    checkin = await service.get_for_staff(session, staff=staff, checkin_id=checkin_id)
+    subject = await get_in_scope(session, staff=staff, subject_id=checkin.subject_id)
+    reading, created = await readings.add_reading(
+        session, subject=subject, actor=staff, body=body, rules=ctx.settings.rules, now=ctx.now(),
+        source="video", entered_by=staff.db_user_id, checkin_id=checkin.id,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ReadingRead.model_validate(reading)
+
+
+@router.post("/subjects/{subject_id}/call", response_model=CallCreated, status_code=status.HTTP_201_CREATED)
+async def call_subject(subject_id: uuid.UUID, staff: CurrentClinician, ctx: Ctx, session: SessionDep) -> CallCreated:
+    """Ring a person: their page shows "the clinic is calling" for two minutes. Then open the call with
+    `POST /calls/{call_id}/host`."""
+    subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
+    call = await service.request_call(session, staff=staff, subject=subject, now=ctx.now())
+    return CallCreated(call_id=call.id)
+
+
+@router.get("/me/call", response_model=PendingCall, responses={204: {"description": "Nobody is calling."}})
+async def my_call(me: CurrentSubject, ctx: Ctx, session: SessionDep) -> PendingCall | Response:
+    """The call ringing for the caller now, if any; join it with a check-in offer carrying `call_id`."""
+    pending = await service.pending_call(session, subject_id=me.subject_id, now=ctx.now())
+    if pending is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    call, clinician = pending
+    return PendingCall(call_id=call.id, requested_at=call.created_at, clinician=clinician)
+
+
+@router.post("/calls/{call_id}/host", response_model=SessionAnswer, responses=OFFER_ERRORS)
+async def host_call(
+    call_id: uuid.UUID, body: SessionOffer, staff: CurrentClinician, ctx: Ctx, session: SessionDep
+) -> SessionAnswer:
+    """The clinician who rang opens the call's media; it carries the person's video once they join."""
+    call = await service.get_call_for_host(session, staff=staff, call_id=call_id)
+    sdp, _ = await media.host_call(ctx, call_id=call.id, sdp=body.sdp, type=body.type)
+    return SessionAnswer(sdp=sdp, type="answer")

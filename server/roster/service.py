@@ -56,7 +56,7 @@ async def roster(
     ).all()
     items = []
     for subject in subjects:
-        evaluation = evaluate(subject_state(subject), now, rules)
+        evaluation = evaluate(subject_state(subject), now, rules, video_rules=True)
         items.append(
             RosterItem(
                 subject_id=subject.id,

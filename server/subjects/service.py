@@ -100,7 +100,7 @@ async def reissue_access_code(session: AsyncSession, *, actor: Staff, subject: S
 
 def to_read(subject: Subject, *, now: datetime, rules: Rules) -> SubjectRead:
     active = subject.state == ACTIVE
-    evaluation = evaluate(subject_state(subject), now, rules) if active else None
+    evaluation = evaluate(subject_state(subject), now, rules, video_rules=True) if active else None
     last = (
         LastReading(temperature_c=subject.last_temperature_c, taken_at=subject.last_reading_at)
         if subject.last_reading_at is not None and subject.last_temperature_c is not None

@@ -1,0 +1,206 @@
+// A person's video check-in and joining the clinic's call: camera, a guided script, one whole offer.
+(function () {
+  "use strict";
+  var config = JSON.parse(document.getElementById("checkin-config").textContent);
+  var S = config.strings;
+  var $ = function (id) { return document.getElementById(id); };
+  var pc = null;
+  var stream = null;
+  var busy = false;
+
+  function text(key, params) {
+    var value = S[key] || key;
+    Object.keys(params || {}).forEach(function (name) { value = value.replace("{" + name + "}", params[name]); });
+    return value;
+  }
+
+  function setState(state, message) {
+    document.body.dataset.checkinState = state;
+    if (message !== undefined && $("status")) { $("status").textContent = message; }
+  }
+
+  function clock(iso) {
+    var options = { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: config.timeZone };
+    try { return new Intl.DateTimeFormat(config.locale, options).format(new Date(iso)); }
+    catch (e) { return new Date(iso).toTimeString().slice(0, 5); }
+  }
+
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  // The server does not trickle candidates: the offer it gets must already hold all of them.
+  function gathered(peer) {
+    if (peer.iceGatheringState === "complete") { return Promise.resolve(); }
+    return new Promise(function (resolve) {
+      var done = function () {
+        if (peer.iceGatheringState === "complete") { peer.removeEventListener("icegatheringstatechange", done); resolve(); }
+      };
+      peer.addEventListener("icegatheringstatechange", done);
+      setTimeout(resolve, 5000);  // an unreachable STUN server must not hold the check-in forever
+    });
+  }
+
+  function connected(peer) {
+    return new Promise(function (resolve, reject) {
+      var check = function () {
+        if (peer.connectionState === "connected") { resolve(); }
+        else if (peer.connectionState === "failed" || peer.connectionState === "closed") { reject(new Error(peer.connectionState)); }
+      };
+      peer.addEventListener("connectionstatechange", check);
+      check();
+      setTimeout(function () { reject(new Error("timeout")); }, 20000);
+    });
+  }
+
+  async function postJson(url, body) {
+    var response = await fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body)
+    });
+    var data = await response.json().catch(function () { return {}; });
+    if (!response.ok) { throw new Error(data.detail || String(response.status)); }
+    return data;
+  }
+
+  async function openSession(callId) {
+    var constraints = { video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } }, audio: !!callId };
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (e) {
+      setState("no-camera", text("Please allow the camera to do a video check-in."));
+      throw e;
+    }
+    $("preview").srcObject = stream;
+    pc = new RTCPeerConnection({ iceServers: config.iceServers });
+    stream.getTracks().forEach(function (track) { pc.addTrack(track, stream); });
+    if (callId) {
+      var remote = new MediaStream();
+      pc.addEventListener("track", function (event) {
+        remote.addTrack(event.track);
+        $("remote").srcObject = remote;
+        $("remote").hidden = false;
+      });
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    var body = { sdp: pc.localDescription.sdp, type: pc.localDescription.type };
+    if (callId) { body.call_id = callId; }
+    var answer = await postJson("/api/v1/checkins", body);
+    await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+    return answer.checkin_id;
+  }
+
+  function closeSession() {
+    if (pc) { pc.close(); pc = null; }
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
+    if ($("preview")) { $("preview").srcObject = null; }
+    if ($("remote")) { $("remote").hidden = true; $("remote").srcObject = null; }
+  }
+
+  async function countdown(title, hint, seconds) {
+    $("step").hidden = false;
+    $("step-title").textContent = title;
+    $("step-hint").textContent = hint;
+    for (var left = seconds; left > 0; left--) {
+      $("countdown").textContent = String(left);
+      await sleep(1000);
+    }
+  }
+
+  async function outcome(checkinId) {
+    for (var i = 0; i < 40; i++) {
+      var response = await fetch("/api/v1/checkins/" + checkinId, { credentials: "same-origin" });
+      if (response.ok) {
+        var record = await response.json();
+        if (["completed", "failed", "abandoned"].indexOf(record.status) >= 0) { return record; }
+      }
+      await sleep(500);
+    }
+    return null;
+  }
+
+  async function selfCheckin() {
+    if (busy) { return; }
+    busy = true;
+    $("start").hidden = true;
+    setState("connecting", text("Connecting…"));
+    try {
+      var checkinId = await openSession(null);
+      await connected(pc);
+      setState("live", "");
+      await countdown(text("Show your face"), text("Keep your face in the frame, in good light."), config.script[0]);
+      await countdown(text("Hold the thermometer to the camera"), text("Hold it still until the countdown ends."), config.script[1]);
+      $("step").hidden = true;
+      closeSession();
+      setState("finishing", text("Connecting…"));
+      var record = await outcome(checkinId);
+      if (record && record.status === "completed") {
+        setState("received", text("Check-in received at {time}", { time: clock(record.ended_at) }));
+      } else {
+        throw new Error(record ? record.status : "timeout");
+      }
+    } catch (e) {
+      closeSession();
+      $("step").hidden = true;
+      if (document.body.dataset.checkinState !== "no-camera") {
+        setState("failed", text("The check-in did not go through. Please try again."));
+      }
+      $("start").hidden = false;
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function joinCall(callId) {
+    if (busy) { return; }
+    busy = true;
+    $("ringing").hidden = true;
+    if ($("start")) { $("start").hidden = true; }
+    $("hangup").hidden = false;
+    $("preview").classList.add("corner");
+    setState("connecting", text("Connecting…"));
+    try {
+      await openSession(callId);
+      await connected(pc);
+      setState("in-call", text("In a call with your clinic"));
+      await new Promise(function (resolve) {
+        pc.addEventListener("connectionstatechange", function () {
+          if (!pc || pc.connectionState === "failed" || pc.connectionState === "closed") { resolve(); }
+        });
+        $("hangup").onclick = resolve;
+      });
+      setState("call-ended", text("The call has ended."));
+    } catch (e) {
+      if (document.body.dataset.checkinState !== "no-camera") {
+        setState("failed", text("The check-in did not go through. Please try again."));
+      }
+    } finally {
+      closeSession();
+      $("preview").classList.remove("corner");
+      $("hangup").hidden = true;
+      if ($("start")) { $("start").hidden = false; }
+      busy = false;
+    }
+  }
+
+  async function pollCall() {
+    if (!busy && config.active) {
+      try {
+        var response = await fetch("/api/v1/me/call", { credentials: "same-origin", headers: { "Accept": "application/json" } });
+        if (response.status === 200) {
+          var call = await response.json();
+          $("ringing-who").textContent = call.clinician;
+          $("ringing").hidden = false;
+          $("join-call").onclick = function () { joinCall(call.call_id); };
+        } else {
+          $("ringing").hidden = true;
+        }
+      } catch (e) { /* offline for a moment: the next poll tries again */ }
+    }
+    setTimeout(pollCall, 5000);
+  }
+
+  if ($("start")) { $("start").addEventListener("click", selfCheckin); }
+  setState("ready");
+  pollCall();
+})();
