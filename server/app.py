@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from server import i18n, pages
 from server.alerts.router import router as alerts_router
@@ -24,6 +24,9 @@ from server.grids.router import router as grids_router
 from server.live.lifecycle import start_bus, stop_bus
 from server.live.router import router as live_router
 from server.me.router import router as me_router
+from server.notifications.lifecycle import start_worker, stop_worker
+from server.notifications.router import router as notifications_router
+from server.pages.rendering import STATIC_DIR
 from server.readings.router import router as readings_router
 from server.roster.router import router as roster_router
 from server.scheduler import service as scheduler
@@ -63,10 +66,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         start_media(ctx)
         if settings.scheduler_enabled:
             scheduler.start(ctx)
+        start_worker(ctx)
         try:
             yield
         finally:
             await scheduler.stop(ctx)
+            await stop_worker(ctx)
             await stop_media(ctx)
             await stop_bus(ctx)
             if db is None:  # an injected database belongs to its owner (tests)
@@ -93,9 +98,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         """Liveness: the process answers."""
         return {"status": "ok"}
 
+    @app.get("/sw.js", include_in_schema=False)
+    async def service_worker() -> Response:
+        # Served from the root so the worker's scope covers every page (push needs no other scope).
+        return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript",
+                            headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+
     api = APIRouter(prefix="/api/v1")
     for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
-                   roster_router, alerts_router, audit_router, live_router, checkins_router):
+                   roster_router, alerts_router, audit_router, live_router, checkins_router, notifications_router):
         api.include_router(router)
     app.include_router(api)
     pages.install(app)

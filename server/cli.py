@@ -34,6 +34,19 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
         await db.dispose()
 
 
+async def _purge_media(settings: Settings) -> int:
+    from server.checkins.service import purge_released_snapshots
+    from server.db import Database, utcnow
+
+    db = Database.from_url(settings.database_url)
+    try:
+        async with db.session() as session:
+            return await purge_released_snapshots(session, utcnow(), settings.snapshot_retention_days,
+                                                  settings.media_dir)
+    finally:
+        await db.dispose()
+
+
 def _print_links(links: Sequence[tuple[str, str]]) -> None:
     for label, url in links:
         print(f"  {label:<28} {url}")
@@ -61,7 +74,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="seed a realistic demo district")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the database has subjects")
 
+    sub.add_parser("purge-media", help="delete check-in snapshots of people released longer ago than "
+                   "HOMEWATCH_SNAPSHOT_RETENTION_DAYS")
+
+    sub.add_parser("vapid-keys", help="print a new Web Push (VAPID) key pair as environment lines")
+
     args = parser.parse_args(argv)
+    if args.command == "vapid-keys":
+        from server.notifications import generate_vapid_keys
+
+        private_pem, public_key = generate_vapid_keys()
+        # One line per variable: a PEM's newlines are escaped as \n, which pydantic-settings reads back from .env.
+        escaped = private_pem.strip().replace("\n", "\\n")
+        print(f'HOMEWATCH_VAPID_PRIVATE_KEY="{escaped}"')
+        print(f"HOMEWATCH_VAPID_PUBLIC_KEY={public_key}")
+        print("HOMEWATCH_VAPID_SUBJECT=mailto:admin@example.org")
+        return 0
     try:
         settings = Settings()
     except ValueError as error:
@@ -80,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             links = asyncio.run(seed_demo(settings, only_if_empty=args.if_empty))
             _print_links(links)
+        elif args.command == "purge-media":
+            purged = asyncio.run(_purge_media(settings))
+            print(f"deleted {purged} snapshots of people released more than "
+                  f"{settings.snapshot_retention_days} days ago")
         elif args.command == "serve":
             import uvicorn
 

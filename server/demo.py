@@ -57,6 +57,9 @@ SCENARIOS = [
     ("regular", 20, 9, "ok"),
     ("ready for release", 6, 15, "ready"),
     ("released", 3, 16, "released"),
+    # Appended, not inserted: a demo person's link is derived from their position in this list.
+    ("starts tomorrow", 1, -1, "new"),
+    ("released early (override)", 1, 6, "released_override"),
 ]
 
 
@@ -149,18 +152,25 @@ async def _seed_one(db: Database, settings: Settings, rng: random.Random, index:
         if scenario == "callback":
             await open_alert(session, actor=SYSTEM_STAFF, subject=subject, kind="callback_request", now=recent,
                              rules=rules)
-    if scenario in ("ready", "released"):
+    if scenario in ("ready", "released", "released_override"):
         async with db.session() as session:
             open_ids = (await session.scalars(select(Alert.id).where(Alert.subject_id == subject.id,
                                                                    Alert.status == "open"))).all()
             for alert_id in open_ids:
                 await acknowledge(session, staff=acting, alert_id=alert_id, note="已电话随访", now=now, rules=rules)
-    if scenario == "released":
+    if scenario in ("released", "released_override"):
+        override = scenario == "released_override"
         async with db.session() as session:
             subject = await session.get(Subject, subject.id)
             assert subject is not None
-            await release(session, actor=acting, subject=subject, note="观察期满，无异常", override=False,
+            await release(session, actor=acting, subject=subject, override=override,
+                          note="转入定点医院，由医院继续观察" if override else "观察期满，无异常",
                           rules=rules, now=now - timedelta(hours=rng.randrange(1, 20)))
+    if scenario == "high_fever":
+        async with db.session() as session:
+            subject = await session.get(Subject, subject.id)
+            assert subject is not None
+            subject.clinician_note = "独居老人，电话随访时请大声说话"
 
 
 async def demo_links(settings: Settings) -> list[tuple[str, str]]:

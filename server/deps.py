@@ -35,7 +35,9 @@ async def get_session(ctx: Ctx) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the unit of work commits before the response is sent, so a client never sees a
+# success for a write that then fails to commit, nor reads ahead of its own write.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 bearer_scheme = HTTPBearer(auto_error=False)
 

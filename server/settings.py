@@ -49,6 +49,22 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     # Each app process runs the status sweep loop; turn it off for tests that drive the clock by hand.
     scheduler_enabled: bool = True
+    # Notification channels; each one left unset is simply not used (nothing set = in-app only).
+    dingtalk_webhook_url: str | None = None
+    dingtalk_secret: str | None = None
+    dingtalk_msgtype: Literal["text", "markdown"] = "markdown"
+    webhook_url: str | None = None
+    webhook_headers: str | None = None
+    sms_url: str | None = None
+    sms_body_template: str | None = None
+    sms_headers: str | None = None
+    vapid_private_key: str | None = None
+    vapid_public_key: str | None = None
+    vapid_subject: str | None = None
+    reminder_minutes_before_close: int = Field(60, ge=0, le=24 * 60)
+    outbox_max_attempts: int = Field(8, ge=1)
+    # Like the scheduler: tests deliver the outbox by hand with an explicit clock.
+    outbox_worker_enabled: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -57,6 +73,28 @@ class Settings(BaseSettings):
         # Fail at start-up, not on the first reading, when the windows or thresholds are malformed.
         self.rules  # noqa: B018
         return self
+
+    @property
+    def staff_channels(self) -> tuple[str, ...]:
+        """Group channels that hear about every alert, in delivery order."""
+        return tuple(name for name, on in (("dingtalk", self.dingtalk_webhook_url), ("webhook", self.webhook_url))
+                     if on)
+
+    @property
+    def webpush_configured(self) -> bool:
+        return bool(self.vapid_private_key and self.vapid_public_key and self.vapid_subject)
+
+    @property
+    def sms_configured(self) -> bool:
+        return bool(self.sms_url and self.sms_body_template)
+
+    def channel_settings(self) -> dict[str, str | None]:
+        """The string settings the channel adapters are built from (see ``build_channels``)."""
+        values = {key: value for key, value in self.model_dump().items() if isinstance(value, str) or value is None}
+        if values.get("vapid_private_key"):
+            # A PEM set through a plain environment variable often arrives with "\n" written out.
+            values["vapid_private_key"] = values["vapid_private_key"].replace("\\n", "\n")
+        return values
 
     @cached_property
     def rules(self) -> Rules:

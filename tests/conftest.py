@@ -129,6 +129,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         public_url="http://homewatch.test",
         redis_url=None,
         scheduler_enabled=False,
+        outbox_worker_enabled=False,
     )
 
 

@@ -17,11 +17,12 @@ from server.auth.principal import Staff
 from server.domain_events import emit
 from server.errors import Conflict, NotFound
 from server.models import Alert, Subject
+from server.notifications.outbox import enqueue_staff_alert
 from server.roster.status import reevaluate
 
 
 async def open_alert(session: AsyncSession, *, actor: Actor, subject: Subject, kind: str, now: datetime,
-                     rules: Rules, note: str | None = None) -> Alert:
+                     rules: Rules, note: str | None = None, staff_channels: tuple[str, ...] = ()) -> Alert:
     alert = Alert(id=uuid.uuid4(), subject_id=subject.id, grid_id=subject.grid_id, kind=kind, status="open",
                   opened_at=now, symptoms=[], note=note)
     session.add(alert)
@@ -29,6 +30,7 @@ async def open_alert(session: AsyncSession, *, actor: Actor, subject: Subject, k
     evaluation = reevaluate(session, subject, now=now, rules=rules)
     await session.flush()
     audit.record(session, actor, "alert.opened", subject_id=subject.id, alert_id=str(alert.id), kind=kind)
+    enqueue_staff_alert(session, alert=alert, subject=subject, channels=staff_channels, now=now)
     emit(session, "alert.opened", alert_id=str(alert.id), kind=kind, subject_id=str(subject.id),
          grid_id=subject.grid_id, status=evaluation.status.value, flags=[f.value for f in evaluation.flags])
     return alert

@@ -204,3 +204,4 @@ class AuthFailure(Base):
 
     __table_args__ = (Index("ix_auth_failures_key_at", "key", "at"),)
 from server.models.checkins import Call, Checkin, CheckinSnapshot  # noqa: E402,F401
+from server.models.notifications import OutboxMessage, PushSubscription  # noqa: E402,F401

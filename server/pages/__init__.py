@@ -8,12 +8,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from server.pages import admin, roster, staff, subject, subject_detail
+from server.pages import admin, checkins, roster, staff, subject, subject_detail
 from server.pages.rendering import STATIC_DIR, LoginRequired, error_response, login_redirect
 
 __all__ = ["error_response", "install", "wants_page"]
 
-ROUTERS = (staff.router, subject.router, roster.router, subject_detail.router, admin.router)
+ROUTERS = (staff.router, subject.router, roster.router, subject_detail.router, admin.router, checkins.router)
 
 
 def wants_page(request: Request) -> bool:

@@ -69,9 +69,10 @@ async def grids_page(page: AdminPage) -> Response:
 async def _grids(page: Page, *, status_code: int = 200, **extra: Any) -> Response:
     assert page.staff is not None
     grids = list(await list_grids(page.session, staff=page.staff))
-    counts = dict((await page.session.execute(
+    rows = await page.session.execute(
         select(Subject.grid_id, func.count()).where(Subject.state == "active").group_by(Subject.grid_id)
-    )).tuples().all())
+    )
+    counts = {grid_id: count for grid_id, count in rows.all()}
     context = {"grids": grids, "counts": counts, "error": None, "created": None, "name": "", "section": "grids"}
     return page.render("admin/grids.html", status_code=status_code, **(context | extra))
 
@@ -204,8 +205,7 @@ async def audit_log(page: AdminPage, subject: str | None = None, page_no: str | 
     ids = {e.subject_id for e in entries if e.subject_id is not None}
     names: dict[uuid.UUID, str] = {}
     if ids:
-        names = dict((await page.session.execute(
-            select(Subject.id, Subject.full_name).where(Subject.id.in_(ids))
-        )).tuples().all())
+        rows = await page.session.execute(select(Subject.id, Subject.full_name).where(Subject.id.in_(ids)))
+        names = {subject_id: name for subject_id, name in rows.all()}
     return page.render("admin/audit.html", entries=entries[:AUDIT_PAGE], names=names, has_more=has_more,
                        page_no=number, subject_id=subject_id, section="audit")

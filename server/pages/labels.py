@@ -19,7 +19,7 @@ TONES = {
     "abnormal": "danger", "missed": "warning", "due": "info", "ok": "ok",
     "high_fever": "danger", "fever": "danger", "symptoms": "danger", "missed_reading": "warning",
     "ready_for_release": "ok", "no_video_today": "warning", "video_unclear": "warning",
-    "released": "neutral", "callback_request": "warning",
+    "released": "neutral", "callback_request": "warning", "missed_twice": "warning",
 }
 
 
@@ -94,6 +94,7 @@ def alert_kind(_: T, code: str) -> str:
         "fever": _("Fever"),
         "symptoms": _("Symptoms"),
         "callback_request": _("Asked to be called back"),
+        "missed_twice": _("Missed two readings in a row"),
     }.get(code, code)
 
 

@@ -15,7 +15,7 @@ from server.alerts import service as alerts
 from server.audit import service as audit
 from server.errors import AppError, Conflict, Forbidden, NotFound
 from server.models import ACTIVE, Grid
-from server.pages import charts, labels
+from server.pages import charts, checkins, labels
 from server.pages.rendering import Page, StaffPage, parse_uuid
 from server.readings.service import list_readings
 from server.subjects import release as release_service
@@ -74,6 +74,7 @@ async def _render(page: Page, subject_id: uuid.UUID, *, status_code: int = 200, 
         "release_form": {"note": "", "override": False},
         "is_active": subject.state == ACTIVE,
     }
+    context.update(await checkins.detail_context(page, subject))
     context.update(extra)
     return page.render("staff/subject.html", status_code=status_code, **context)
 

@@ -28,7 +28,7 @@ async def report_reading(
     """A person under observation reports their own temperature and symptoms."""
     reading, created = await service.add_reading(
         session, subject=me.subject, actor=me, body=body, rules=ctx.settings.rules, now=ctx.now(),
-        subject_locked=True,
+        subject_locked=True, staff_channels=ctx.settings.staff_channels,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -54,7 +54,7 @@ async def enter_reading(
     subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
     reading, created = await service.add_reading(
         session, subject=subject, actor=staff, body=body, rules=ctx.settings.rules, now=ctx.now(),
-        source="clinician", entered_by=staff.db_user_id,
+        source="clinician", entered_by=staff.db_user_id, staff_channels=ctx.settings.staff_channels,
     )
     if not created:
         response.status_code = status.HTTP_200_OK

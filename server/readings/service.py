@@ -25,6 +25,7 @@ from server.audit.service import Actor
 from server.domain_events import emit
 from server.errors import Conflict, Invalid
 from server.models import ACTIVE, Alert, Reading, Subject
+from server.notifications.outbox import enqueue_staff_alert
 from server.readings.schemas import ReadingCreate
 from server.roster.status import reevaluate, subject_state
 
@@ -48,6 +49,7 @@ async def add_reading(
     entered_by: int | None = None,
     checkin_id: uuid.UUID | None = None,
     subject_locked: bool = False,
+    staff_channels: tuple[str, ...] = (),
 ) -> tuple[Reading, bool]:
     """Store one reading; returns it and whether it is new (a retried id returns the stored one).
 
@@ -128,6 +130,7 @@ async def add_reading(
     emit(session, "reading.created", reading_id=str(reading.id), temperature_c=temperature,
          taken_at=taken_at.isoformat(), symptoms=list(symptoms), **common)
     if alert is not None:
+        enqueue_staff_alert(session, alert=alert, subject=subject, channels=staff_channels, now=now)
         emit(session, "alert.opened", alert_id=str(alert.id), kind=alert.kind, **common)
     return reading, True
 

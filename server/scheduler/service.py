@@ -1,9 +1,13 @@
 """Time-driven work: when a reading window opens or closes (or a day starts), every affected status
 is recomputed at once, by one process, so a missed window shows up on its own without anyone looking.
+In the same transaction, people who missed two windows in a row get a ``missed_twice`` alert, and
+before a window closes the people who have not reported yet get a reminder in the outbox.
 
 Any number of app processes run the loop; on PostgreSQL a transaction-level advisory lock lets exactly
 one of them sweep, and the others find nothing left to do. The sweep only touches rows whose
-``status_valid_until`` has passed, so a process restarting mid-window neither repeats nor skips work."""
+``status_valid_until`` has passed, alerts are skipped when one was opened since the window closed, and
+reminders carry a per-window dedupe key, so a process restarting mid-window neither repeats nor skips
+work."""
 
 from __future__ import annotations
 
@@ -11,18 +15,25 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import and_, exists, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring import next_boundary
+from monitoring import WindowInstance, latest_closed_window, next_boundary
+from server.alerts.service import open_alert
+from server.auth.principal import SYSTEM_STAFF
 from server.context import AppContext
+from server.models import ACTIVE, Alert, Subject
+from server.notifications.outbox import enqueue_reminders, next_reminder_at, window_to_remind
 from server.roster.status import StatusChange, refresh_stale_statuses
+from server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 SWEEP_LOCK_KEY = 0x686F6D65  # "home": one advisory lock id shared by every process of a deployment
 SETTLE = timedelta(seconds=1)
+MISSED_TWICE = "missed_twice"
 
 
 async def _try_lock(session: AsyncSession) -> bool:
@@ -31,16 +42,57 @@ async def _try_lock(session: AsyncSession) -> bool:
     return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY}))
 
 
+def _unfilled(window: WindowInstance) -> Any:
+    f1, f2 = Subject.filled_window_1, Subject.filled_window_2
+    return and_(or_(f1.is_(None), f1 != window.start), or_(f2.is_(None), f2 != window.start))
+
+
+async def open_missed_twice_alerts(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
+    """A ``missed_twice`` alert for everyone whose last two closed windows both went without a reading.
+
+    At most one per closed window: nobody gets a second one while one is open, nor after an
+    acknowledged one that was opened since this window closed."""
+    rules = settings.rules
+    last = latest_closed_window(now, rules)
+    before = latest_closed_window(last.start, rules) if last is not None else None
+    if last is None or before is None:
+        return 0
+    already = exists().where(Alert.subject_id == Subject.id, Alert.kind == MISSED_TWICE,
+                             or_(Alert.status == "open", Alert.opened_at >= last.end))
+    subjects = (await session.scalars(
+        select(Subject)
+        .where(Subject.state == ACTIVE, Subject.start_date <= before.local_date, _unfilled(last), _unfilled(before),
+               ~already)
+        .order_by(Subject.id).with_for_update()
+    )).all()
+    for subject in subjects:
+        await open_alert(session, actor=SYSTEM_STAFF, subject=subject, kind=MISSED_TWICE, now=now, rules=rules,
+                         staff_channels=settings.staff_channels)
+    return len(subjects)
+
+
 async def sweep_once(ctx: AppContext, now: datetime) -> list[StatusChange] | None:
-    """Apply time to every stale status; None when another process holds the sweep."""
+    """Apply time to every stale status, open missed-twice alerts and queue due reminders; None when
+    another process holds the sweep."""
     async with ctx.db.session() as session:
         if not await _try_lock(session):
             return None
-        return await refresh_stale_statuses(session, now=now, rules=ctx.settings.rules)
+        changes = await refresh_stale_statuses(session, now=now, rules=ctx.settings.rules)
+        alerts = await open_missed_twice_alerts(session, now=now, settings=ctx.settings)
+        reminders = 0
+        if (window := window_to_remind(now, ctx.settings)) is not None:
+            reminders = await enqueue_reminders(session, window=window, settings=ctx.settings, now=now)
+        if alerts or reminders:
+            logger.info("sweep at %s: %d missed-twice alerts, %d reminders queued", now.isoformat(), alerts,
+                        reminders)
+        return changes
 
 
 def next_wakeup(now: datetime, ctx: AppContext) -> datetime:
-    return next_boundary(now, ctx.settings.rules) + SETTLE
+    candidates = [next_boundary(now, ctx.settings.rules)]
+    if (reminder := next_reminder_at(now, ctx.settings)) is not None:
+        candidates.append(reminder)
+    return min(candidates) + SETTLE
 
 
 async def run_forever(ctx: AppContext, *, sleep: Callable[[float], object] = asyncio.sleep) -> None:

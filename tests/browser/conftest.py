@@ -137,8 +137,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Browser]:
+    # Per module, not per session: while Playwright's sync API is open its event loop counts as running
+    # in this thread, and the rest of the suite (asyncio.run in fixtures) must not run inside it.
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:

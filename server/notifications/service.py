@@ -1,0 +1,79 @@
+"""Use cases behind the outbox, push and release-candidate routes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.principal import Staff
+from server.errors import Conflict, NotFound
+from server.models import ACTIVE, Subject
+from server.models.notifications import FAILED, OUTBOX_STATUSES, PENDING, OutboxMessage, PushSubscription
+
+
+async def outbox_page(session: AsyncSession, *, status: str | None, limit: int,
+                      offset: int) -> tuple[dict[str, int], Sequence[OutboxMessage]]:
+    counts = {s: 0 for s in OUTBOX_STATUSES}
+    for row_status, n in (await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )).all():
+        counts[row_status] = n
+    query = select(OutboxMessage)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    rows = (await session.scalars(
+        query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id).limit(limit).offset(offset)
+    )).all()
+    return counts, rows
+
+
+async def retry(session: AsyncSession, *, message_id: uuid.UUID, now: datetime) -> OutboxMessage:
+    message = await session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update())
+    if message is None:
+        raise NotFound("No such notification.")
+    if message.status != FAILED:
+        raise Conflict("Only a failed notification can be sent again.")
+    message.status = PENDING
+    message.attempts = 0
+    message.next_attempt_at = now
+    message.locked_until = None
+    return message
+
+
+async def save_push_subscription(session: AsyncSession, *, subject_id: uuid.UUID, endpoint: str,
+                                 subscription: dict[str, Any], now: datetime) -> PushSubscription:
+    existing = await session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    if existing is None:
+        existing = PushSubscription(id=uuid.uuid4(), endpoint=endpoint, created_at=now, subject_id=subject_id,
+                                    subscription=subscription)
+        session.add(existing)
+    else:
+        # A shared phone: the browser's subscription now belongs to whoever subscribed last.
+        existing.subject_id = subject_id
+        existing.subscription = subscription
+        existing.created_at = now
+    await session.flush()
+    return existing
+
+
+async def delete_push_subscription(session: AsyncSession, *, subject_id: uuid.UUID, endpoint: str) -> int:
+    result = await session.execute(delete(PushSubscription).where(
+        PushSubscription.subject_id == subject_id, PushSubscription.endpoint == endpoint))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def release_candidates(session: AsyncSession, *, staff: Staff, today: date, limit: int,
+                             offset: int) -> tuple[int, Sequence[Subject]]:
+    """Active people whose planned observation period is over, earliest end first."""
+    where = (Subject.state == ACTIVE, Subject.planned_end_date <= today, staff.subject_filter())
+    total = int(await session.scalar(select(func.count()).select_from(Subject).where(*where)) or 0)
+    rows = (await session.scalars(
+        select(Subject).where(*where).order_by(Subject.planned_end_date, Subject.full_name, Subject.id)
+        .limit(limit).offset(offset)
+    )).all()
+    return total, rows

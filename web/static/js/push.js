@@ -1,0 +1,44 @@
+// "Remind me on this phone": offered only when the server has Web Push keys and the browser can push.
+(function () {
+  const slot = document.querySelector("[data-push-offer]");
+  if (!slot || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
+
+  const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
+  const words = zh
+    ? { offer: "在这部手机上提醒我", done: "提醒将发送到这部手机。", failed: "这部手机无法接收提醒，我们会发短信给您。" }
+    : { offer: "Remind me on this phone", done: "Reminders will come to this phone.",
+        failed: "This phone cannot receive reminders; you will get an SMS." };
+
+  function keyBytes(base64url) {
+    const padded = base64url.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((base64url.length + 3) % 4);
+    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+  }
+
+  fetch("/api/v1/push/key", { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : null)).then((key) => {
+    if (!key) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button";
+    button.textContent = words.offer;
+    const status = document.createElement("p");
+    status.setAttribute("role", "status");
+    slot.append(button, status);
+    button.addEventListener("click", async () => {
+      try {
+        const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+        const subscription = await registration.pushManager.subscribe({
+          userVisibleOnly: true, applicationServerKey: keyBytes(key.public_key),
+        });
+        const response = await fetch("/api/v1/me/push-subscriptions", {
+          method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+          body: JSON.stringify(subscription.toJSON()),
+        });
+        if (!response.ok) throw new Error(String(response.status));
+        status.textContent = words.done;
+        button.hidden = true;
+      } catch (error) {
+        status.textContent = words.failed;
+      }
+    });
+  }).catch(() => {});
+})();
