@@ -137,6 +137,7 @@ async def reading_seen_on_video(
     reading, created = await readings.add_reading(
         session, subject=subject, actor=staff, body=body, rules=ctx.settings.rules, now=ctx.now(),
         source="video", entered_by=staff.db_user_id, checkin_id=checkin.id,
+        staff_channels=ctx.settings.staff_channels,
     )
     if not created:
         response.status_code = status.HTTP_200_OK

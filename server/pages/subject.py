@@ -147,7 +147,8 @@ async def report(page: SubjectPage) -> Response:
     try:
         reading, _created = await add_reading(
             page.session, subject=subject, actor=SubjectPrincipal(subject.id, subject), body=body,
-            rules=page.ctx.settings.rules, now=page.ctx.now(),
+            rules=page.ctx.settings.rules, now=page.ctx.now(), subject_locked=False,
+            staff_channels=page.ctx.settings.staff_channels,
         )
     except Invalid as error:
         code = error.extra.get("code")
@@ -173,7 +174,8 @@ async def ask_for_callback(page: SubjectPage) -> Response:
         )
         assert locked is not None
         await open_alert(page.session, actor=SubjectPrincipal(locked.id, locked), subject=locked, kind=CALLBACK,
-                         now=page.ctx.now(), rules=page.ctx.settings.rules)
+                         now=page.ctx.now(), rules=page.ctx.settings.rules,
+                         staff_channels=page.ctx.settings.staff_channels)
     return page.redirect("/me?callback=1#callback")
 
 

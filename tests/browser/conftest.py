@@ -120,7 +120,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = Settings(environment="test", database_url=f"sqlite+aiosqlite:///{folder / 'homewatch.db'}",
                         secret_key=SECRET, public_url=f"http://127.0.0.1:{port}", media_dir=folder / "media",
                         redis_url=None)
-    scenarios = asyncio.run(_seed(settings, ["report", "roster", "small"]))
+    scenarios = asyncio.run(_seed(settings, ["report", "roster", "small", "live"]))
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on"))
     thread = threading.Thread(target=server.run, name="homewatch-browser-site", daemon=True)

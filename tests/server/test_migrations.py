@@ -26,6 +26,7 @@ async def test_empty_database_upgrades_to_the_models(db_url: str) -> None:
     try:
         async with database.engine.connect() as connection:
             assert await connection.run_sync(diff) == []
-            assert {"subjects", "readings", "alerts", "audit_log", "users", "grids"} <= await connection.run_sync(tables)
+            expected = {"subjects", "readings", "alerts", "audit_log", "users", "grids", "checkins", "outbox_messages"}
+            assert expected <= await connection.run_sync(tables)
     finally:
         await database.dispose()

@@ -149,3 +149,18 @@ async def test_released_person_sees_the_release_page(client: httpx.AsyncClient, 
     assert response.status_code == 303
     async with app_ctx.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Alert)) == 0
+
+
+async def test_fever_and_callback_from_the_page_reach_the_staff_group_channel(
+    client: httpx.AsyncClient, app_ctx: AppContext, world: World
+) -> None:
+    from server.models import OutboxMessage
+
+    app_ctx.settings.webhook_url = "http://127.0.0.1:9/hook"
+    sign_in_subject(client, app_ctx, world.subject_a)
+    await post_form(client, "/me", "/me/readings", {"temperature_c": "38.9", "method": "armpit"})
+    await post_form(client, "/me", "/me/callback", {})
+    async with app_ctx.db.session() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at))).all()
+    assert [(row.channel, row.status) for row in rows] == [("webhook", "pending"), ("webhook", "pending")]
+    assert all(row.subject_id == world.subject_a.id for row in rows)

@@ -39,7 +39,8 @@ async def test_same_client_id_twice_is_stored_once(client: httpx.AsyncClient, wo
 async def test_another_subject_cannot_reuse_a_reading_id(client: httpx.AsyncClient, world: World) -> None:
     reading_id = str(uuid.uuid4())
     await client.post("/api/v1/readings", headers=world.subj_a, json={"id": reading_id, "temperature_c": 36.5})
-    response = await client.post("/api/v1/readings", headers=world.subj_b, json={"id": reading_id, "temperature_c": 36.5})
+    response = await client.post("/api/v1/readings", headers=world.subj_b,
+                                 json={"id": reading_id, "temperature_c": 36.5})
     assert response.status_code == 409
     assert (await client.get("/api/v1/me/readings", headers=world.subj_b)).json() == []
 
@@ -102,7 +103,8 @@ async def test_clinician_enters_reading_in_scope_only(client: httpx.AsyncClient,
     assert (await client.post(url_a, headers=world.admin_h, json={"temperature_c": 37.0})).status_code == 403
     history = (await client.get(url_a, headers=world.clin_a)).json()
     assert [r["temperature_c"] for r in history] == [37.0]
-    assert (await client.get(f"/api/v1/subjects/{world.subject_b.id}/readings", headers=world.clin_a)).status_code == 404
+    foreign_history = await client.get(f"/api/v1/subjects/{world.subject_b.id}/readings", headers=world.clin_a)
+    assert foreign_history.status_code == 404
 
 
 async def test_subject_sees_only_their_own_history(client: httpx.AsyncClient, world: World) -> None:
