@@ -26,7 +26,7 @@ async def test_empty_database_upgrades_to_the_models(db_url: str) -> None:
     try:
         async with database.engine.connect() as connection:
             assert await connection.run_sync(diff) == []
-            expected = {"subjects", "readings", "alerts", "audit_log", "users", "grids", "checkins", "outbox_messages"}
+            expected = {"subjects", "readings", "alerts", "audit_log", "users", "grids", "checkins", "outbox"}
             assert expected <= await connection.run_sync(tables)
     finally:
         await database.dispose()
