@@ -203,5 +203,18 @@ class AuthFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_auth_failures_key_at", "key", "at"),)
+
+
+class RosterCount(Base):
+    """Active subjects per grid and status, kept exact by database triggers (migration 0004) so the
+    roster's counts cost a read of a few hundred rows instead of a scan of every subject."""
+
+    __tablename__ = "roster_counts"
+
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True)
+    status_rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 from server.models.checkins import Call, Checkin, CheckinSnapshot  # noqa: E402,F401
 from server.models.notifications import OutboxMessage, PushSubscription  # noqa: E402,F401

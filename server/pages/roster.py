@@ -38,7 +38,7 @@ async def roster_page(page: StaffPage, grid: str | None = None, status: str | No
     number = max(1, _int(page_no) or 1)
     result = await roster(page.session, staff=staff, rules=page.ctx.settings.rules, now=page.ctx.now(),
                           grid_id=grid_id, status=chosen_status, q=query, limit=PAGE_SIZE,
-                          offset=(number - 1) * PAGE_SIZE)
+                          offset=(number - 1) * PAGE_SIZE, sweep=not page.ctx.settings.scheduler_enabled)
     matching = getattr(result.counts, chosen_status.value) if chosen_status else result.counts.total
     pages = max(1, -(-matching // PAGE_SIZE))
 

@@ -26,4 +26,5 @@ async def get_roster(
     """People under observation in the caller's grids, most severe first (abnormal, missed, due, ok),
     with counts by status for the same filters (the status filter aside)."""
     return await service.roster(session, staff=staff, rules=ctx.settings.rules, now=ctx.now(),
-                                grid_id=grid_id, status=status, q=q, limit=limit, offset=offset)
+                                grid_id=grid_id, status=status, q=q, limit=limit, offset=offset,
+                                sweep=not ctx.settings.scheduler_enabled)
