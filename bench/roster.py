@@ -177,12 +177,54 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
     }
 
 
+async def _reuse(url: str, n: int, settings: Settings) -> dict[str, float] | None:
+    """A database loaded by an earlier run: migrate it, make every status stale as at a window
+    boundary, and time the sweep."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            subjects = await conn.scalar(text("SELECT count(*) FROM subjects"))
+            readings = await conn.scalar(text("SELECT count(*) FROM readings"))
+    except Exception:
+        return None
+    finally:
+        await engine.dispose()
+    if subjects != n:
+        return None
+    await upgrade(url)
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("UPDATE subjects SET status_valid_until = now() - interval '1 second'"))
+            await conn.execute(text("VACUUM ANALYZE subjects"))
+    finally:
+        await engine.dispose()
+    db = Database.from_url(url)
+    try:
+        started = time.perf_counter()
+        async with db.session() as session:
+            changed = await refresh_stale_statuses(session, now=utcnow(), rules=settings.rules)
+        sweep_s = time.perf_counter() - started
+    finally:
+        await db.dispose()
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("VACUUM ANALYZE subjects"))
+    finally:
+        await engine.dispose()
+    return {"subjects": n, "readings": float(readings or 0), "load_s": 0.0, "analyze_s": 0.0,
+            "sweep_s": sweep_s, "sweep_rows": len(changed)}
+
+
 async def _with_database(n: int, args: argparse.Namespace) -> tuple[str, str]:
     if args.sqlite:
         folder = Path(tempfile.mkdtemp(prefix="hw-bench-"))
         return "sqlite", f"sqlite+aiosqlite:///{folder / 'bench.db'}"
     admin_url = args.postgres_url.replace("postgresql://", "postgresql+asyncpg://", 1)
     name = f"hw_bench_{n}"
+    if args.reuse:
+        return "postgresql", admin_url.rsplit("/", 1)[0] + f"/{name}"
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -196,8 +238,14 @@ async def main_async(args: argparse.Namespace) -> None:
     rows = []
     for n in args.sizes:
         backend, url = await _with_database(n, args)
-        print(f"[{backend} N={n:,}] loading…", flush=True)
-        prepared = await _prepare(url, n, settings)
+        prepared = await _reuse(url, n, settings) if args.reuse else None
+        if prepared is None:
+            if args.reuse:
+                args.reuse = False
+                backend, url = await _with_database(n, args)
+                args.reuse = True
+            print(f"[{backend} N={n:,}] loading…", flush=True)
+            prepared = await _prepare(url, n, settings)
         print(
             f"  loaded {prepared['readings']:,.0f} readings in {prepared['load_s']:.1f}s; status sweep of "
             f"{prepared['sweep_rows']:,.0f} rows took {prepared['sweep_s']:.2f}s",
@@ -231,6 +279,8 @@ def main() -> None:
         "--postgres-url",
         default=os.environ.get("HOMEWATCH_BENCH_POSTGRES_URL") or os.environ.get("HOMEWATCH_TEST_POSTGRES_URL"),
     )
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure databases loaded by an earlier run (hw_bench_N) instead of reloading")
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)

@@ -5,6 +5,7 @@ the stored :func:`abnormal_until`::
 
     CASE WHEN abnormal_until > :now THEN 'abnormal'
          WHEN :closed_start IS NOT NULL AND :closed_date >= start_date
+              AND (enrolled_at IS NULL OR enrolled_at <= :closed_enrolled_by)
               AND :closed_start NOT IN (filled windows) THEN 'missed'
          WHEN :open_start IS NOT NULL AND :open_date >= start_date
               AND :open_start NOT IN (filled windows) THEN 'due'
@@ -86,6 +87,8 @@ class SweepParameters:
     now: datetime
     closed_start: datetime | None
     closed_date: date | None
+    # Subjects enrolled after this instant are not held to the closed window (rules.enrolment_grace).
+    closed_enrolled_by: datetime | None
     open_start: datetime | None
     open_date: date | None
     next_boundary: datetime
@@ -99,6 +102,7 @@ def sweep_parameters(now: datetime, rules: Rules) -> SweepParameters:
         now=now,
         closed_start=closed.start if closed else None,
         closed_date=closed.local_date if closed else None,
+        closed_enrolled_by=closed.end - rules.enrolment_grace if closed else None,
         open_start=opened.start if opened else None,
         open_date=opened.local_date if opened else None,
         next_boundary=next_boundary(now, rules),
@@ -153,7 +157,12 @@ def evaluate(
         raised.add(Flag.fever)
     if _within(state.last_symptoms_at, now, lookback):
         raised.add(Flag.symptoms)
-    if _unfilled(sweep.closed_start, sweep.closed_date, state):
+    # A window counts as missed only if the person was enrolled in good time before it closed: someone
+    # enrolled at 15:00 has not missed the morning window and must not land on the roster as "missed".
+    if _unfilled(sweep.closed_start, sweep.closed_date, state) and (
+        state.enrolled_at is None
+        or (sweep.closed_enrolled_by is not None and state.enrolled_at <= sweep.closed_enrolled_by)
+    ):
         raised.add(Flag.missed_reading)
     if _unfilled(sweep.open_start, sweep.open_date, state):
         raised.add(Flag.due)

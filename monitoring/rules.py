@@ -78,6 +78,8 @@ class Rules:
     release_requires_checkin: bool = False
     release_recent_checkin: timedelta = timedelta(hours=24)
     max_future_skew: timedelta = timedelta(minutes=5)
+    # A window is held against someone only if they were enrolled at least this long before it closed.
+    enrolment_grace: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
         try:

@@ -31,6 +31,8 @@ class SubjectState:
     open_alerts: int = 0
     last_checkin_completed_at: datetime | None = None
     last_checkin_face_seen: bool | None = None
+    # When the person was enrolled: windows that opened before it are not held against them.
+    enrolled_at: datetime | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -39,6 +41,7 @@ class SubjectState:
             "last_high_fever_at",
             "last_symptoms_at",
             "last_checkin_completed_at",
+            "enrolled_at",
         ):
             value = getattr(self, name)
             if value is not None:

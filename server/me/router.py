@@ -44,14 +44,16 @@ def windows_today(subject: Subject, *, now: datetime, rules: Rules) -> list[Wind
     result = []
     for window in windows_on(today, rules):
         state: Literal["done", "open", "missed", "upcoming", "before_start"]
-        if today < subject.start_date:
-            state = "before_start"
-        elif window.start in filled:
+        if window.start in filled:
             state = "done"
+        elif today < subject.start_date:
+            state = "before_start"
         elif window.start <= now < window.end:
             state = "open"
         elif now >= window.end:
-            state = "missed"
+            # As in the roster's rules: a window that opened before enrolment is not held against anyone.
+            held = subject.created_at <= window.end - rules.enrolment_grace
+            state = "missed" if held else "before_start"
         else:
             state = "upcoming"
         result.append(WindowToday(start=window.start, end=window.end, state=state))

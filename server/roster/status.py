@@ -51,6 +51,7 @@ def subject_state(subject: Subject) -> SubjectState:
         open_alerts=subject.open_alerts,
         last_checkin_completed_at=subject.last_checkin_completed_at,
         last_checkin_face_seen=subject.last_checkin_face_seen,
+        enrolled_at=subject.created_at,
     )
 
 
@@ -78,8 +79,9 @@ def status_rank_sql(now: datetime, rules: Rules) -> tuple[ColumnElement[int], Co
         return and_(or_(f1.is_(None), f1 != start), or_(f2.is_(None), f2 != start))
 
     whens: list[tuple[ColumnElement[bool], int]] = [(Subject.abnormal_until > p.now, Status.abnormal.rank)]
-    if p.closed_start is not None and p.closed_date is not None:
-        whens.append((and_(Subject.start_date <= p.closed_date, unfilled(p.closed_start)), Status.missed.rank))
+    if p.closed_start is not None and p.closed_date is not None and p.closed_enrolled_by is not None:
+        whens.append((and_(Subject.start_date <= p.closed_date, Subject.created_at <= p.closed_enrolled_by,
+                           unfilled(p.closed_start)), Status.missed.rank))
     if p.open_start is not None and p.open_date is not None:
         whens.append((and_(Subject.start_date <= p.open_date, unfilled(p.open_start)), Status.due.rank))
     rank = case(*whens, else_=Status.ok.rank)

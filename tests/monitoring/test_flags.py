@@ -183,6 +183,7 @@ def test_sweep_parameters_name_the_windows_the_status_depends_on() -> None:
         now=sh(3, 18),
         closed_start=window_start(3, 0),
         closed_date=date(2020, 2, 3),
+        closed_enrolled_by=window_start(3, 0) + timedelta(hours=3),  # 11:00 close minus an hour's grace
         open_start=window_start(3, 1),
         open_date=date(2020, 2, 3),
         next_boundary=sh(3, 21),
@@ -309,6 +310,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Rules, datetime, SubjectState]:
         last_symptoms_at=draw(moment),
         filled_windows=filled,
         open_alerts=draw(st.integers(0, 2)),
+        enrolled_at=draw(st.none() | st.builds(lambda m: now - timedelta(minutes=m), st.integers(-120, 60 * 48))),
     )
     return rules, now, subject
 
@@ -319,8 +321,9 @@ def sql_case(subject: SubjectState, p: SweepParameters, rules: Rules) -> Status:
     until = max(moments) + rules.flag_lookback if moments else None
     if until is not None and until > p.now:
         return Status.abnormal
-    if p.closed_start and p.closed_date and p.closed_date >= subject.start_date:
-        if p.closed_start not in subject.filled_windows:
+    if p.closed_start and p.closed_date and p.closed_date >= subject.start_date and p.closed_enrolled_by:
+        enrolled_in_time = subject.enrolled_at is None or subject.enrolled_at <= p.closed_enrolled_by
+        if enrolled_in_time and p.closed_start not in subject.filled_windows:
             return Status.missed
     if p.open_start and p.open_date and p.open_date >= subject.start_date:
         if p.open_start not in subject.filled_windows:

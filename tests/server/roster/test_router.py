@@ -105,3 +105,20 @@ async def test_released_subjects_leave_the_roster(client: httpx.AsyncClient, wor
                       json={"override": True, "note": "transferred to hospital"})
     roster = (await client.get("/api/v1/roster", headers=world.admin_h)).json()
     assert [i["full_name"] for i in roster["items"]] == ["李华"]
+
+
+async def test_enrolled_in_the_afternoon_has_not_missed_the_morning(client: httpx.AsyncClient, world: World,
+                                                                    app_ctx: AppContext, clock: Clock) -> None:
+    from tests.factories import subject_headers
+
+    clock.now += timedelta(hours=5)  # 14:30 Shanghai, after the morning window
+    late = await enrol(app_ctx, world.grid_a, name="晚到", phone="13000000009")
+    roster = (await client.get("/api/v1/roster", headers=world.clin_a)).json()
+    statuses = {i["full_name"]: (i["status"], i["flags"]) for i in roster["items"]}
+    assert statuses["晚到"] == ("ok", [])
+    assert statuses["王小明"] == ("missed", ["missed_reading"])  # enrolled at 09:30, before the window closed
+    me = (await client.get("/api/v1/me", headers=subject_headers(app_ctx, late))).json()
+    assert [w["state"] for w in me["windows_today"]] == ["before_start", "upcoming"]
+    clock.now += timedelta(hours=7)  # 21:30: the evening window, opened after enrolment, was missed
+    roster = (await client.get("/api/v1/roster", headers=world.clin_a)).json()
+    assert {i["full_name"]: i["status"] for i in roster["items"]}["晚到"] == "missed"

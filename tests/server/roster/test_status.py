@@ -49,6 +49,7 @@ def _random_subject(rules: Rules, rng: random.Random, grid_id: int, now: datetim
         status_rank=rng.randrange(4), status_valid_until=now - timedelta(seconds=1),
         last_reading_at=maybe_time(), last_fever_at=fever, last_high_fever_at=high,
         last_symptoms_at=maybe_time(), filled_window_1=filled[0] if filled else None,
+        created_at=now - timedelta(minutes=rng.randrange(-60, 60 * 40)),
         filled_window_2=filled[1] if len(filled) > 1 else None, release_override=False,
     )
     subject.abnormal_until = abnormal_until(subject_state(subject), rules)
