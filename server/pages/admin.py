@@ -48,7 +48,8 @@ def _validation_text(page: Page, error: ValidationError) -> str:
 @router.get("/admin")
 async def summary(page: AdminPage) -> Response:
     _ = page._
-    data = await queries.daily_summary(page.session, now=page.ctx.now(), rules=page.ctx.settings.rules)
+    data = await queries.daily_summary(page.session, now=page.ctx.now(), rules=page.ctx.settings.rules,
+                                       sweep=not page.ctx.settings.scheduler_enabled)
     total_readings = sum(d.readings for d in data.days)
     chart = charts.daily_chart(
         data.days,
