@@ -55,16 +55,20 @@ async def _prepare(url: str, n: int, settings: Settings) -> dict[str, float]:
         stats = await seed(engine, n, now=utcnow(), rules=settings.rules)
     finally:
         await engine.dispose()
+    stats["sweep_s"], stats["sweep_rows"] = await _timed_sweep(url, settings)
+    return stats
+
+
+async def _timed_sweep(url: str, settings: Settings) -> tuple[float, int]:
+    """The work of a window boundary when every status is stale: seconds, and how many changed."""
     db = Database.from_url(url)
     try:
         started = time.perf_counter()
         async with db.session() as session:
             changed = await refresh_stale_statuses(session, now=utcnow(), rules=settings.rules)
-        stats["sweep_s"] = time.perf_counter() - started
-        stats["sweep_rows"] = len(changed)
+        return time.perf_counter() - started, len(changed)
     finally:
         await db.dispose()
-    return stats
 
 
 async def _subject_ids(url: str, count: int) -> list[str]:
@@ -199,14 +203,7 @@ async def _reuse(url: str, n: int, settings: Settings) -> dict[str, float] | Non
             await conn.execute(text("VACUUM ANALYZE subjects"))
     finally:
         await engine.dispose()
-    db = Database.from_url(url)
-    try:
-        started = time.perf_counter()
-        async with db.session() as session:
-            changed = await refresh_stale_statuses(session, now=utcnow(), rules=settings.rules)
-        sweep_s = time.perf_counter() - started
-    finally:
-        await db.dispose()
+    sweep_s, sweep_rows = await _timed_sweep(url, settings)
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
@@ -214,7 +211,7 @@ async def _reuse(url: str, n: int, settings: Settings) -> dict[str, float] | Non
     finally:
         await engine.dispose()
     return {"subjects": n, "readings": float(readings or 0), "load_s": 0.0, "analyze_s": 0.0,
-            "sweep_s": sweep_s, "sweep_rows": len(changed)}
+            "sweep_s": sweep_s, "sweep_rows": sweep_rows}
 
 
 async def _with_database(n: int, args: argparse.Namespace) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -119,18 +120,24 @@ def clock() -> Clock:
     return Clock()
 
 
+def make_settings(db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for one test: background loops off, so only the test moves the clock and the outbox."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": db_url,
+        "secret_key": "test-secret-key-that-is-long-enough",
+        "media_dir": tmp_path / "media",
+        "public_url": "http://homewatch.test",
+        "redis_url": None,
+        "scheduler_enabled": False,
+        "outbox_worker_enabled": False,
+    }
+    return Settings(**{**values, **overrides})
+
+
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        environment="test",
-        database_url=db_url,
-        secret_key="test-secret-key-that-is-long-enough",
-        media_dir=tmp_path / "media",
-        public_url="http://homewatch.test",
-        redis_url=None,
-        scheduler_enabled=False,
-        outbox_worker_enabled=False,
-    )
+    return make_settings(db_url, tmp_path)
 
 
 @pytest_asyncio.fixture

@@ -10,6 +10,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from server.context import AppContext
 from server.settings import Settings
+from tests.conftest import make_settings
 from webrtc import MediaManager
 from webrtc.testing import SyntheticVideoTrack, connect_client
 
@@ -19,13 +20,8 @@ FACE = Path(__file__).parents[2] / "webrtc" / "fixtures" / "face.jpg"
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     # Short check-ins, so a completed one takes seconds rather than the production 10 s minimum.
-    return Settings(
-        environment="test",
-        database_url=db_url,
-        secret_key="test-secret-key-that-is-long-enough",
-        media_dir=tmp_path / "media",
-        public_url="http://homewatch.test",
-        redis_url=None,
+    return make_settings(
+        db_url, tmp_path,
         checkin_max_seconds=4,
         checkin_min_seconds=1.5,
         checkin_snapshot_interval=0.5,
