@@ -24,7 +24,7 @@ migrate: install
 	$(BIN)/homewatch migrate
 
 demo: migrate
-	$(BIN)/homewatch demo --if-empty
+	$(BIN)/homewatch demo --if-empty --quiet
 
 run: demo
 	$(BIN)/homewatch serve --host $(HOST) --port $(PORT) --print-demo-links

@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     demo = sub.add_parser("demo", help="seed a realistic demo district")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the database has subjects")
+    demo.add_argument("--quiet", action="store_true", help="do not print the demo logins and links")
 
     sub.add_parser("purge-media", help="delete check-in snapshots of people released longer ago than "
                    "HOMEWATCH_SNAPSHOT_RETENTION_DAYS")
@@ -107,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from server.demo import seed_demo
 
             links = asyncio.run(seed_demo(settings, only_if_empty=args.if_empty))
-            _print_links(links)
+            if not args.quiet:
+                _print_links(links)
         elif args.command == "purge-media":
             purged = asyncio.run(_purge_media(settings))
             print(f"deleted {purged} snapshots of people released more than "
