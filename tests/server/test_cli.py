@@ -1,0 +1,54 @@
+"""The homewatch command: migrate, create staff, seed the demo district."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from server.cli import main
+from server.db import Database
+from server.models import RELEASED, Subject, User
+from server.roster.status import STATUS_BY_RANK
+
+
+def _state(db_url: str) -> tuple[dict[str, int], int, list[tuple[str, str]]]:
+    async def read() -> tuple[dict[str, int], int, list[tuple[str, str]]]:
+        db = Database.from_url(db_url)
+        try:
+            async with db.session() as session:
+                ranks = (await session.execute(select(Subject.status_rank, func.count()).where(
+                    Subject.state == "active").group_by(Subject.status_rank))).all()
+                released = await session.scalar(select(func.count()).where(Subject.state == RELEASED))
+                users = (await session.execute(select(User.username, User.role).order_by(User.username))).all()
+        finally:
+            await db.dispose()
+        return ({STATUS_BY_RANK[r].value: n for r, n in ranks}, int(released or 0),
+                [(u, r) for u, r in users])
+
+    return asyncio.run(read())
+
+
+def test_create_user_and_demo_district(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # A new SQLite file, as on a first `make run`: the command migrates it from nothing.
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'homewatch.db'}"
+    monkeypatch.setenv("HOMEWATCH_DATABASE_URL", db_url)
+    monkeypatch.setenv("HOMEWATCH_SECRET_KEY", "cli-test-secret-key-long-enough")
+    assert main(["migrate"]) == 0
+    assert main(["create-user", "nurse", "--role", "clinician", "--password", "long-enough-pw",
+                 "--grid", "东园", "--grid", "西岭"]) == 0
+    assert main(["create-user", "nurse", "--role", "clinician", "--password", "long-enough-pw"]) == 1
+    assert "taken" in capsys.readouterr().err
+    assert main(["demo"]) == 0
+    printed = capsys.readouterr().out
+    assert "/s/" in printed and "homewatch-admin" in printed
+    statuses, released, users = _state(db_url)
+    assert ("nurse", "clinician") in users and ("admin", "admin") in users
+    # Every state is on show: fever or symptoms, a missed window, and the quiet majority.
+    assert statuses.get("abnormal", 0) >= 9 and statuses.get("missed", 0) >= 1
+    assert sum(statuses.values()) >= 45 and released >= 3
+    assert main(["demo", "--if-empty", "--quiet"]) == 0  # a second run adds nothing
+    assert _state(db_url)[0] == statuses
