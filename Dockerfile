@@ -13,4 +13,4 @@ RUN pip install . && useradd --create-home --uid 10001 homewatch && mkdir -p /da
 USER homewatch
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "homewatch migrate && exec uvicorn server.asgi:app --host 0.0.0.0 --port 8000 --proxy-headers --forwarded-allow-ips='*'"]
+CMD ["sh", "-c", "homewatch migrate && exec uvicorn server.asgi:app --host 0.0.0.0 --port 8000 --proxy-headers --forwarded-allow-ips='*' --timeout-graceful-shutdown 5"]

@@ -431,6 +431,7 @@ def child_app(people: int, folder: Path):  # type: ignore[no-untyped-def]
         target = pool.submit(asyncio.run, _seed_app(settings, people)).result()
     child = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "server.asgi:app", "--host", "127.0.0.1", "--port", str(port),
+         "--timeout-graceful-shutdown", "2",
          "--log-level", "warning"],
         env=env, cwd=Path(__file__).resolve().parent.parent,
     )

@@ -104,6 +104,7 @@ async def _run(args: argparse.Namespace) -> None:
     if args.processes > 1:
         env["HOMEWATCH_REDIS_URL"] = args.redis_url
     servers = [subprocess.Popen([sys.executable, "-m", "uvicorn", "server.asgi:app", "--port", str(p),
+                                 "--timeout-graceful-shutdown", "2",
                                  "--log-level", "warning", "--no-access-log", "--backlog", "4096"], env=env)
                for p in ports]
     try:
@@ -135,7 +136,11 @@ async def _run(args: argparse.Namespace) -> None:
     finally:
         for server in servers:
             server.terminate()
-            server.wait(10)
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
     latencies = [(c.received[r] - t) * 1000 for c in clients for r, t in sent.items() if r in c.received]
     missed = sum(1 for c in clients for r in sent if r not in c.received)
     print(f"processes={args.processes} clients={args.clients} readings={args.readings}: "

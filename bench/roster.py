@@ -132,6 +132,8 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
             "--log-level",
             "warning",
             "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "2",
         ],
         env=env,
     )

@@ -9,6 +9,10 @@ from collections.abc import Sequence
 
 from server.settings import Settings
 
+# Live event streams never end by themselves; on shutdown uvicorn waits this long, then closes them
+# (browsers reconnect to another process and resume with Last-Event-ID).
+SHUTDOWN_GRACE_SECONDS = 5
+
 
 def _migrate(settings: Settings) -> None:
     from server.migrate import upgrade
@@ -129,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _print_links(asyncio.run(demo_links(settings)))
                 print()
             uvicorn.run("server.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
                         proxy_headers=True, log_level="info")
     except AppError as error:
         print(f"error: {error.detail}", file=sys.stderr)

@@ -19,7 +19,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -51,6 +51,12 @@ class Event:
     id: str
     type: str
     data: dict[str, Any]
+    # Serialised once per event, not once per stream: a thousand open rosters then share one string.
+    data_json: str = field(default="", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.data_json:
+            object.__setattr__(self, "data_json", json.dumps(self.data, ensure_ascii=False, separators=(",", ":")))
 
     def to_json(self) -> str:
         return json.dumps(

@@ -1,6 +1,6 @@
 """Turns a bus subscription into the messages of one Server-Sent-Events response.
 
-The route hands the generator to sse-starlette: ``EventSourceResponse(event_stream(...))``.
+The route encodes these messages as text/event-stream (server/live/router.py).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from server.events.bus import Event, EventBus, EventBusUnavailable, SubscriberLagged
@@ -73,7 +73,7 @@ async def event_stream(
                 yield {
                     "id": event.id,
                     "event": event.type,
-                    "data": json.dumps(event.data, ensure_ascii=False, separators=(",", ":")),
+                    "data": event.data_json,
                 }
                 sent_id = event.id
                 deadline = loop.time() + heartbeat_seconds
@@ -84,3 +84,20 @@ async def event_stream(
                     await next_event
                 except (asyncio.CancelledError, StopAsyncIteration, SubscriberLagged, EventBusUnavailable):
                     pass
+
+
+def encode_message(message: dict[str, Any]) -> bytes:
+    """One message in text/event-stream form. Ids, event types and compact JSON never contain line
+    breaks, so each field is a single line."""
+    if "comment" in message:
+        text = f": {message['comment']}\n"
+        if "id" in message:
+            text += f"id: {message['id']}\n"
+        return (text + "\n").encode()
+    head = f"id: {message['id']}\n" if "id" in message else ""
+    return f"{head}event: {message['event']}\ndata: {message['data']}\n\n".encode()
+
+
+async def encode_stream(messages: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    async for message in messages:
+        yield encode_message(message)

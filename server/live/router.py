@@ -5,25 +5,25 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from sse_starlette import EventSourceResponse
 
 from server.deps import STAFF_COOKIE, Ctx, bearer_scheme, load_staff
 from server.errors import Unauthorized
 from server.events.bus import Event, EventBus
-from server.events.sse import event_stream
+from server.events.sse import encode_stream, event_stream
 
 router = APIRouter(tags=["live"])
 
 
-@router.get("/events", response_class=EventSourceResponse)
+@router.get("/events", response_class=StreamingResponse)
 async def staff_events(
     request: Request,
     ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     heartbeat: float = 15.0,
-) -> EventSourceResponse:
+) -> StreamingResponse:
     """`text/event-stream` of domain events (`reading.created`, `alert.opened`, `subject.status_changed`, …)
     for people in the caller's grids. Each event's `data` has `subject_id`, `grid_id`, `status` and
     `flags`. Reconnecting with `Last-Event-ID` replays what was missed in the last few minutes; a
@@ -42,4 +42,8 @@ async def staff_events(
 
     stream = event_stream(bus, last_event_id=last_event_id or request.query_params.get("last_event_id"),
                           allow=allow, heartbeat_seconds=max(1.0, min(heartbeat, 60.0)))
-    return EventSourceResponse(stream, ping=None)
+    # A plain streaming response: sse-starlette's per-message machinery cost a third of the latency at
+    # a thousand streams. Streams end at shutdown through uvicorn's graceful-shutdown timeout.
+    return StreamingResponse(encode_stream(stream), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+

@@ -122,6 +122,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                         redis_url=None)
     scenarios = asyncio.run(_seed(settings, ["report", "roster", "small", "live"]))
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=2,
                                            lifespan="on"))
     thread = threading.Thread(target=server.run, name="homewatch-browser-site", daemon=True)
     thread.start()

@@ -4,9 +4,9 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
-from sse_starlette.event import ServerSentEvent
 
 from server.events import Event, InProcessEventBus, event_stream
+from server.events.sse import encode_message
 
 
 def reading(subject: str, grid: int | None) -> dict[str, object]:
@@ -48,7 +48,7 @@ async def test_allowed_event_becomes_an_sse_message_with_id_type_and_json_data()
         "data": json.dumps(event.data, ensure_ascii=False, separators=(",", ":")),
     }
     assert json.loads(message["data"])["note"] == "高热"
-    encoded = ServerSentEvent(**message).encode().decode()
+    encoded = encode_message(message).decode()
     assert f"id: {event.id}" in encoded and "event: alert.opened" in encoded
     await stream.aclose()
     assert bus.subscriber_count == 0
@@ -88,7 +88,7 @@ async def test_heartbeat_carries_the_id_of_filtered_events_so_reconnects_resume_
 
     assert heartbeat == {"comment": "heartbeat", "id": hidden.id}
     assert quiet == {"comment": "heartbeat"}
-    encoded = ServerSentEvent(**heartbeat).encode().decode()
+    encoded = encode_message(heartbeat).decode()
     assert encoded.startswith(": heartbeat") and f"id: {hidden.id}" in encoded and "data:" not in encoded
     await stream.aclose()
 

@@ -40,6 +40,7 @@ def serve(settings: Settings, *, redis_url: str | None, stream: str) -> Iterator
     if redis_url:
         env["HOMEWATCH_REDIS_URL"] = redis_url
     process = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.asgi:app", "--port", str(port),
+                                "--timeout-graceful-shutdown", "2",
                                 "--log-level", "warning"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
