@@ -124,7 +124,23 @@ current_subject = _subject_dependency(for_update=False)
 current_subject_locked = _subject_dependency(for_update=True)
 
 
+async def current_subject_brief(
+    request: Request,
+    ctx: Ctx,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> SubjectPrincipal:
+    """The signed-in subject, for a route that then waits on the network (a WebRTC negotiation takes
+    up to seconds): signs in with a unit of work of its own, so no pooled connection is held meanwhile."""
+    async with ctx.db.session() as session:
+        principal = await load_subject(session, ctx, _token(request, credentials, SUBJECT_COOKIE))
+    if principal is None:
+        raise Unauthorized("Please open your personal link again to sign in.",
+                           headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
+CurrentSubjectBrief = Annotated[SubjectPrincipal, Depends(current_subject_brief)]
 CurrentSubjectLocked = Annotated[SubjectPrincipal, Depends(current_subject_locked)]
 CurrentAdmin = Annotated[Staff, Depends(current_admin)]
 CurrentClinician = Annotated[Staff, Depends(current_clinician)]

@@ -26,6 +26,7 @@ from server.deps import (
     CurrentClinician,
     CurrentStaff,
     CurrentSubject,
+    CurrentSubjectBrief,
     SessionDep,
     bearer_scheme,
     load_staff,
@@ -74,7 +75,7 @@ async def _visible(session: SessionDep, viewer: Staff | SubjectPrincipal, checki
 
 @router.post("/checkins", response_model=CheckinAnswer, status_code=status.HTTP_201_CREATED,
              responses={**OFFER_ERRORS, 409: {"description": "Released, or the call has ended."}})
-async def start_checkin(body: CheckinOffer, me: CurrentSubject, ctx: Ctx) -> CheckinAnswer:
+async def start_checkin(body: CheckinOffer, me: CurrentSubjectBrief, ctx: Ctx) -> CheckinAnswer:
     """A person starts a video check-in (or joins a clinician's call with `call_id`). Send the whole
     offer once ICE gathering is complete; the answer is complete too."""
     checkin_id, sdp, _ = await media.begin_checkin(ctx, subject_id=me.subject_id, sdp=body.sdp, type=body.type,
