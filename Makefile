@@ -38,7 +38,8 @@ test: lint
 
 bench: install
 	$(BIN)/python -m bench.roster --sizes 2000,10000
-	$(BIN)/python bench/checkins.py --quick
+	$(BIN)/python -m bench.events --clients 200 --readings 10
+	$(BIN)/python bench/checkins.py --quick --targets floor,app
 
 bench-full: install
 	$(BIN)/python -m bench.roster --sizes 10000,100000,1000000
