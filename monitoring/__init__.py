@@ -9,6 +9,7 @@ from monitoring.flags import (
     SweepParameters,
     abnormal_until,
     evaluate,
+    severity,
     sweep_parameters,
 )
 from monitoring.release import Eligibility, Reason, release_eligibility
@@ -65,6 +66,7 @@ __all__ = [
     "planned_end_date",
     "record_filled_window",
     "release_eligibility",
+    "severity",
     "sweep_parameters",
     "window_for",
     "windows_on",

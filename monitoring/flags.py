@@ -125,6 +125,23 @@ def _within(moment: datetime | None, now: datetime, lookback: timedelta) -> bool
     return moment is not None and moment > now - lookback
 
 
+SEVERITY_NONE = 3
+
+
+def severity(state: SubjectState, now: datetime, rules: Rules) -> int:
+    """Order within the roster's abnormal group: 0 high fever, 1 fever, 2 symptoms, 3 nothing abnormal.
+
+    The SQL sweep mirrors it with the same cut-off, ``now - rules.flag_lookback``."""
+    lookback = rules.flag_lookback
+    if _within(state.last_high_fever_at, now, lookback):
+        return 0
+    if _within(state.last_fever_at, now, lookback):
+        return 1
+    if _within(state.last_symptoms_at, now, lookback):
+        return 2
+    return SEVERITY_NONE
+
+
 def _unfilled(start: datetime | None, day: date | None, state: SubjectState) -> bool:
     return start is not None and day is not None and day >= state.start_date and start not in state.filled_windows
 

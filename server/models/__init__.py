@@ -98,6 +98,8 @@ class Subject(Base):
 
     # Summary of readings and alerts (see monitoring.SubjectState).
     status_rank: Mapped[int] = mapped_column(SmallInteger, default=3)
+    # Within the abnormal group: high fever, fever, then symptoms only (monitoring.severity).
+    severity: Mapped[int] = mapped_column(SmallInteger, default=3, server_default=text("3"))
     status_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     abnormal_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -118,9 +120,9 @@ class Subject(Base):
 
     __table_args__ = (
         # The roster: most severe first, by name, within the active population (optionally a grid).
-        Index("ix_subjects_roster", "status_rank", "full_name", "id",
+        Index("ix_subjects_roster", "status_rank", "severity", "full_name", "id",
               postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
-        Index("ix_subjects_grid_roster", "grid_id", "status_rank", "full_name", "id",
+        Index("ix_subjects_grid_roster", "grid_id", "status_rank", "severity", "full_name", "id",
               postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
         # The time-driven status sweep finds only rows whose status may have changed.
         Index("ix_subjects_status_valid_until", "status_valid_until",

@@ -62,7 +62,7 @@ async def roster(
     subjects = (
         await session.scalars(
             select(Subject).where(*filters)
-            .order_by(Subject.status_rank, Subject.full_name, Subject.id).limit(limit).offset(offset)
+            .order_by(Subject.status_rank, Subject.severity, Subject.full_name, Subject.id).limit(limit).offset(offset)
         )
     ).all()
     items = []

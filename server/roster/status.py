@@ -24,9 +24,10 @@ from monitoring import (
     SubjectState,
     abnormal_until,
     evaluate,
+    severity,
     sweep_parameters,
 )
-from monitoring.flags import STATUS_RANK
+from monitoring.flags import SEVERITY_NONE, STATUS_RANK
 from server.domain_events import emit
 from server.models import ACTIVE, Subject
 
@@ -61,6 +62,7 @@ def reevaluate(session: AsyncSession, subject: Subject, *, now: datetime, rules:
     evaluation = evaluate(state, now, rules)
     old_rank = subject.status_rank
     subject.status_rank = evaluation.status.rank
+    subject.severity = severity(state, now, rules)
     subject.status_valid_until = evaluation.status_valid_until
     subject.abnormal_until = abnormal_until(state, rules)
     if old_rank != subject.status_rank:
@@ -70,8 +72,11 @@ def reevaluate(session: AsyncSession, subject: Subject, *, now: datetime, rules:
     return evaluation
 
 
-def status_rank_sql(now: datetime, rules: Rules) -> tuple[ColumnElement[int], ColumnElement[datetime]]:
-    """The SQL twin of ``monitoring.evaluate``'s status, and the instant it stays valid until."""
+def status_rank_sql(
+    now: datetime, rules: Rules
+) -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[datetime]]:
+    """The SQL twins of ``monitoring.evaluate``'s status and ``monitoring.severity``, and the instant the
+    status stays valid until."""
     p = sweep_parameters(now, rules)
     f1, f2 = Subject.filled_window_1, Subject.filled_window_2
 
@@ -85,11 +90,18 @@ def status_rank_sql(now: datetime, rules: Rules) -> tuple[ColumnElement[int], Co
     if p.open_start is not None and p.open_date is not None:
         whens.append((and_(Subject.start_date <= p.open_date, unfilled(p.open_start)), Status.due.rank))
     rank = case(*whens, else_=Status.ok.rank)
+    cutoff = p.now - rules.flag_lookback
+    severity_sql = case(
+        (Subject.last_high_fever_at > cutoff, 0),
+        (Subject.last_fever_at > cutoff, 1),
+        (Subject.last_symptoms_at > cutoff, 2),
+        else_=SEVERITY_NONE,
+    )
     valid_until = case(
         (and_(Subject.abnormal_until > p.now, Subject.abnormal_until < p.next_boundary), Subject.abnormal_until),
         else_=p.next_boundary,
     )
-    return rank, valid_until
+    return rank, severity_sql, valid_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +116,13 @@ async def refresh_stale_statuses(session: AsyncSession, *, now: datetime, rules:
 
     Returns the subjects whose status changed (and queues their events). Safe to run from several
     processes at once: the UPDATEs are idempotent and row locks serialise them."""
-    rank, valid_until = status_rank_sql(now, rules)
+    rank, severity_sql, valid_until = status_rank_sql(now, rules)
     stale = and_(Subject.state == ACTIVE, Subject.status_valid_until <= now)
     changed_rows = (
         await session.execute(
             update(Subject)
-            .where(stale, Subject.status_rank != rank)
-            .values(status_rank=rank, status_valid_until=valid_until)
+            .where(stale, or_(Subject.status_rank != rank, Subject.severity != severity_sql))
+            .values(status_rank=rank, severity=severity_sql, status_valid_until=valid_until)
             .returning(Subject.id, Subject.grid_id, Subject.status_rank)
             .execution_options(synchronize_session=False)
         )

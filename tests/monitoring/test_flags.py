@@ -19,6 +19,7 @@ from monitoring import (
     evaluate,
     local_date,
     record_filled_window,
+    severity,
     sweep_parameters,
     windows_on,
 )
@@ -372,3 +373,13 @@ def test_a_roster_can_share_one_sweep_between_subjects() -> None:
         assert evaluate(subject, MIDDAY, RULES, sweep=parameters) == evaluate(subject, MIDDAY, RULES)
     with pytest.raises(ValueError, match="another instant"):
         evaluate(MORNING_DONE, MIDDAY + ONE_US, RULES, sweep=parameters)
+
+
+def test_severity_orders_high_fever_then_fever_then_symptoms() -> None:
+    now = sh(3, 12)
+    assert severity(state(last_fever_at=sh(3, 8), last_high_fever_at=sh(3, 8)), now, RULES) == 0
+    assert severity(state(last_fever_at=sh(3, 8), last_symptoms_at=sh(3, 9)), now, RULES) == 1
+    assert severity(state(last_symptoms_at=sh(3, 9)), now, RULES) == 2
+    assert severity(state(last_fever_at=sh(2, 11), last_high_fever_at=sh(2, 11)), now, RULES) == 3  # aged out
+    assert severity(state(last_fever_at=sh(2, 11), last_high_fever_at=sh(2, 11), last_symptoms_at=sh(3, 9)),
+                    now, RULES) == 2

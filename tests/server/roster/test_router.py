@@ -22,8 +22,8 @@ async def test_roster_orders_most_severe_first_with_counts(client: httpx.AsyncCl
                       json={"temperature_c": 36.6, "symptoms": ["cough"]})
     roster = (await client.get("/api/v1/roster", headers=world.clin_a)).json()
     names = [i["full_name"] for i in roster["items"]]
-    # Abnormal first (both), then due (王小明 has not reported in the open window), then ok.
-    assert names[:2] == sorted(["乙 fever", "丙 symptoms"])
+    # Abnormal first (fever before symptoms only), then due (王小明 has not reported), then ok.
+    assert names[:2] == ["乙 fever", "丙 symptoms"]
     assert names[2:] == ["王小明", "甲 ok"]
     assert roster["counts"] == {"abnormal": 2, "missed": 0, "due": 1, "ok": 1, "total": 4}
     by_name = {i["full_name"]: i for i in roster["items"]}
@@ -122,3 +122,30 @@ async def test_enrolled_in_the_afternoon_has_not_missed_the_morning(client: http
     clock.now += timedelta(hours=7)  # 21:30: the evening window, opened after enrolment, was missed
     roster = (await client.get("/api/v1/roster", headers=world.clin_a)).json()
     assert {i["full_name"]: i["status"] for i in roster["items"]}["晚到"] == "missed"
+
+
+async def test_high_fever_comes_first_within_abnormal(client: httpx.AsyncClient, world: World,
+                                                      app_ctx: AppContext, clock: Clock) -> None:
+    from tests.factories import subject_headers
+
+    # Names that sort the other way round, so the order can only come from severity.
+    people = {name: await enrol(app_ctx, world.grid_a, name=name, phone=f"1360000000{i}")
+              for i, name in enumerate(["A 咳嗽", "B 发热", "C 高热"])}
+    await client.post("/api/v1/readings", headers=subject_headers(app_ctx, people["A 咳嗽"]),
+                      json={"temperature_c": 36.6, "symptoms": ["cough"]})
+    for name, temperature in (("B 发热", 37.6), ("C 高热", 39.0)):
+        await client.post("/api/v1/readings", headers=subject_headers(app_ctx, people[name]),
+                          json={"temperature_c": temperature})
+    items = (await client.get("/api/v1/roster", headers=world.clin_a)).json()["items"]
+    assert [i["full_name"] for i in items[:3]] == ["C 高热", "B 发热", "A 咳嗽"]
+    # When the high fever ages out and only a later cough remains, the person moves down.
+    clock.now += timedelta(hours=20)
+    await client.post("/api/v1/readings", headers=subject_headers(app_ctx, people["C 高热"]),
+                      json={"temperature_c": 36.8, "symptoms": ["cough"]})
+    clock.now += timedelta(hours=4, minutes=1)
+    await client.post("/api/v1/readings", headers=subject_headers(app_ctx, people["A 咳嗽"]),
+                      json={"temperature_c": 36.6, "symptoms": ["cough"]})
+    await client.post("/api/v1/readings", headers=subject_headers(app_ctx, people["B 发热"]),
+                      json={"temperature_c": 38.0})
+    items = (await client.get("/api/v1/roster", headers=world.clin_a)).json()["items"]
+    assert [i["full_name"] for i in items[:3]] == ["B 发热", "A 咳嗽", "C 高热"]

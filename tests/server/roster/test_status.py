@@ -8,7 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from monitoring import Rules, abnormal_until, evaluate, latest_closed_window, open_window, windows_on
+from monitoring import (
+    Rules,
+    abnormal_until,
+    evaluate,
+    latest_closed_window,
+    open_window,
+    severity,
+    windows_on,
+)
 from server.auth.principal import SYSTEM_STAFF
 from server.context import AppContext
 from server.grids.service import create_grid
@@ -74,6 +82,7 @@ async def test_sql_sweep_matches_python_rules(app_ctx: AppContext) -> None:
             for subject in stored.values():
                 expected = evaluate(subject_state(subject), now, rules)
                 assert subject.status_rank == expected.status.rank, (now, subject_state(subject), expected)
+                assert subject.severity == severity(subject_state(subject), now, rules), now
                 assert subject.status_valid_until is not None and subject.status_valid_until > now
                 assert subject.status_valid_until <= expected.status_valid_until or (
                     subject.abnormal_until is not None and subject.status_valid_until <= subject.abnormal_until)
