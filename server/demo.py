@@ -8,10 +8,11 @@ import hmac
 import random
 import uuid
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
-from monitoring import local_date, windows_on
+from monitoring import day_start, local_date, windows_on
 from server.alerts.service import acknowledge, open_alert
 from server.auth.principal import SYSTEM_STAFF, Staff
 from server.auth.security import hash_access_code
@@ -85,6 +86,7 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> list[
                 await _seed_one(db, settings, rng, index, grids[index % len(grids)].id, days_ago, scenario, now,
                                 doctor)
                 index += 1
+        await _seed_checkins(db, settings, now)
         async with db.session() as session:
             for subject in (await session.scalars(select(Subject).where(Subject.state == "active"))).all():
                 reevaluate(session, subject, now=now, rules=rules)
@@ -197,3 +199,53 @@ async def _links(db: Database, settings: Settings) -> list[tuple[str, str]]:
             if name:
                 links.append((f"subject: {name} ({label})", f"{base}/s/{code}"))
     return links
+
+
+async def _seed_checkins(db: Database, settings: Settings, now: datetime) -> None:
+    """Today's video check-ins for the regular people (one unclear, one abandoned), with snapshots,
+    so the roster and the record pages show the video states too."""
+    import numpy as np
+
+    from server.checkins.storage import write_snapshot
+    from server.models.checkins import Checkin, CheckinSnapshot
+    from webrtc.snapshots import encode_jpeg
+
+    face = (Path(__file__).with_name("demo_media") / "face.jpg").read_bytes()
+    gradient = np.tile(np.linspace(40, 200, 320, dtype=np.uint8), (240, 1))
+    no_face = encode_jpeg(np.dstack([gradient, gradient, gradient]))
+    start_of_regular = sum(count for label, count, _d, _s in SCENARIOS[: _scenario_index("regular")])
+    async with db.session() as session:
+        hashes = [hash_access_code(demo_access_code(settings.secret_key, i))
+                  for i in range(start_of_regular, start_of_regular + 12)]
+        found = {s.access_code_hash: s for s in (await session.scalars(
+            select(Subject).where(Subject.access_code_hash.in_(hashes)))).all()}
+        regular = [found[h] for h in hashes if h in found]
+        midnight = day_start(local_date(now, settings.rules), settings.rules)
+        if now - midnight < timedelta(minutes=5):
+            return  # a day five minutes old has no check-ins to show yet
+        for i, subject in enumerate(regular):
+            # Spread over today so far, ending well before now.
+            started = midnight + (now - midnight - timedelta(minutes=1)) * (i + 1) / (len(regular) + 1)
+            outcome = "abandoned" if i == 1 else "completed"
+            unclear = i == 2
+            shots = 2 if outcome == "abandoned" else 6
+            checkin = Checkin(id=uuid.uuid4(), subject_id=subject.id, grid_id=subject.grid_id, status=outcome,
+                              started_at=started, ended_at=started + timedelta(seconds=4 if shots == 2 else 14),
+                              duration_s=4.0 if shots == 2 else 14.0, frames_received=60 if shots == 2 else 210,
+                              width=320, height=240, snapshots_count=shots, faces_seen=0 if unclear else shots,
+                              face_seen_ratio=0.0 if unclear else 1.0, created_at=started,
+                              error="the connection closed after 4.0 s of video" if outcome == "abandoned" else None)
+            session.add(checkin)
+            await session.flush()
+            for index in range(shots):
+                path = await write_snapshot(settings.media_dir, checkin.id, index, no_face if unclear else face)
+                session.add(CheckinSnapshot(checkin_id=checkin.id, index=index, path=path,
+                                            taken_at=started + timedelta(seconds=2 * index),
+                                            face_detected=not unclear))
+            if outcome == "completed":
+                subject.last_checkin_completed_at = checkin.ended_at
+                subject.last_checkin_face_seen = not unclear
+
+
+def _scenario_index(label: str) -> int:
+    return next(i for i, (name, _c, _d, _s) in enumerate(SCENARIOS) if name == label)

@@ -37,6 +37,7 @@ def test_create_user_and_demo_district(tmp_path: Path, monkeypatch: pytest.Monke
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'homewatch.db'}"
     monkeypatch.setenv("HOMEWATCH_DATABASE_URL", db_url)
     monkeypatch.setenv("HOMEWATCH_SECRET_KEY", "cli-test-secret-key-long-enough")
+    monkeypatch.setenv("HOMEWATCH_MEDIA_DIR", str(tmp_path / "media"))
     assert main(["migrate"]) == 0
     assert main(["create-user", "nurse", "--role", "clinician", "--password", "long-enough-pw",
                  "--grid", "东园", "--grid", "西岭"]) == 0
@@ -50,5 +51,16 @@ def test_create_user_and_demo_district(tmp_path: Path, monkeypatch: pytest.Monke
     # Every state is on show: fever or symptoms, a missed window, and the quiet majority.
     assert statuses.get("abnormal", 0) >= 9 and statuses.get("missed", 0) >= 1
     assert sum(statuses.values()) >= 45 and released >= 3
+    # Video states too: today's check-ins with their snapshot files (none in a day's first 5 minutes).
+    snapshots = list((tmp_path / "media").rglob("*.jpg"))
+    assert len(snapshots) >= 60 or _minutes_into_local_day() < 5
     assert main(["demo", "--if-empty", "--quiet"]) == 0  # a second run adds nothing
     assert _state(db_url)[0] == statuses
+
+
+def _minutes_into_local_day() -> float:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    return now.hour * 60 + now.minute + now.second / 60
