@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -32,6 +32,14 @@ from server.settings import Settings
 POSTGRES_URL = os.environ.get("HOMEWATCH_TEST_POSTGRES_URL")
 # 09:30 in Shanghai on a Tuesday: inside the morning reading window.
 DEFAULT_NOW = datetime(2026, 3, 10, 1, 30, tzinfo=UTC)
+
+
+def missing(reason: str) -> NoReturn:
+    """A backend this test needs is absent: skip on a developer's machine, fail in CI, which sets
+    HOMEWATCH_TEST_REQUIRE_ALL so that no test is silently left out there."""
+    if os.environ.get("HOMEWATCH_TEST_REQUIRE_ALL"):
+        pytest.fail(f"{reason} (HOMEWATCH_TEST_REQUIRE_ALL is set)")
+    pytest.skip(reason)
 
 
 def _worker() -> str:
@@ -91,7 +99,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         yield f"sqlite+aiosqlite:///{path}"
         return
     if postgres_template is None:
-        pytest.skip("PostgreSQL: set HOMEWATCH_TEST_POSTGRES_URL to run this case on PostgreSQL too")
+        missing("PostgreSQL: set HOMEWATCH_TEST_POSTGRES_URL to run this case on PostgreSQL too")
     assert POSTGRES_URL
     admin_url = _asyncpg(POSTGRES_URL)
     name = f"hw_{uuid.uuid4().hex[:16]}"

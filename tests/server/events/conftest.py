@@ -6,17 +6,19 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from tests.conftest import missing
+
 
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
     url = os.environ.get("HOMEWATCH_TEST_REDIS_URL")
     if not url:
-        pytest.skip("HOMEWATCH_TEST_REDIS_URL is not set; Redis event bus tests need a Redis server")
+        missing("HOMEWATCH_TEST_REDIS_URL is not set; Redis event bus tests need a Redis server")
     client = aioredis.Redis.from_url(url, socket_connect_timeout=1)
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
-        pytest.skip(f"Redis at {url} is unreachable: {exc}")
+        missing(f"Redis at {url} is unreachable: {exc}")
     finally:
         await client.aclose()
     yield url

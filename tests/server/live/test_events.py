@@ -19,6 +19,7 @@ import pytest_asyncio
 
 from server.context import AppContext
 from server.settings import Settings
+from tests.conftest import missing
 from tests.factories import World, make_world
 
 REDIS_URL = os.environ.get("HOMEWATCH_TEST_REDIS_URL")
@@ -163,12 +164,8 @@ async def test_unauthenticated_stream_is_refused(seeded: tuple[Settings, World])
 
 
 def _require_redis() -> None:
-    if REDIS_URL:
-        return
-    message = "two app processes share events through Redis: set HOMEWATCH_TEST_REDIS_URL"
-    if os.environ.get("HOMEWATCH_TEST_REQUIRE_ALL"):
-        pytest.fail(message)
-    pytest.skip(message)
+    if not REDIS_URL:
+        missing("two app processes share events through Redis: set HOMEWATCH_TEST_REDIS_URL")
 
 
 # Several processes means PostgreSQL (SQLite is the single-process embedded default).
