@@ -10,14 +10,16 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from server import i18n
 from server.audit import service as audit
-from server.errors import AppError, NotFound
+from server.errors import AppError, Invalid, NotFound
 from server.grids.service import create_grid, list_grids
 from server.models import Grid, Subject
 from server.pages import charts, queries
 from server.pages.rendering import AdminPage, Page, parse_uuid
+from server.subjects import census
 from server.subjects import service as subjects
 from server.subjects.schemas import SubjectCreate
 from server.users.schemas import UserCreate
@@ -138,6 +140,7 @@ async def _enrol(page: Page, *, status_code: int = 200, **extra: Any) -> Respons
     context = {
         "grids": list(await list_grids(page.session, staff=page.staff)),
         "languages": LANGUAGES, "error": None, "form": {"observation_type": "home", "language": ""},
+        "census_error": None, "census_errors": [],
         "default_days": page.ctx.settings.observation_days, "section": "enrol",
     }
     return page.render("admin/enrol.html", status_code=status_code, **(context | extra))
@@ -174,6 +177,29 @@ async def enrol(page: AdminPage) -> Response:
     except AppError as error:
         return await _enrol(page, status_code=error.status_code, error=_error_text(page, error), form=values)
     return await _card(page, subject, code, new=True)
+
+
+@router.post("/admin/enrol/census")
+async def enrol_census(page: AdminPage) -> Response:
+    """A census list (CSV) enrolled at once; every person's card, ready to print."""
+    form = await page.form()
+    upload = form.get("file")
+    data = await upload.read(5 * 1024 * 1024 + 1) if isinstance(upload, StarletteUploadFile) else b""
+    try:
+        if len(data) > 5 * 1024 * 1024:
+            raise Invalid("The file is larger than 5 MB; please split the list.")
+        created = await census.import_census(page.session, actor=page.staff,  # type: ignore[arg-type]
+                                             data=data, rules=page.ctx.settings.rules, now=page.ctx.now())
+    except AppError as error:
+        return await _enrol(page, status_code=error.status_code, census_error=_error_text(page, error),
+                            census_errors=error.extra.get("errors", []))
+    grids = {g.id: g for g in await list_grids(page.session, staff=page.staff)}  # type: ignore[arg-type]
+    people = []
+    for _line, subject, code in created:
+        url = subjects.access_url(page.ctx.settings.public_url, code)
+        people.append({"subject": subject, "grid": grids.get(subject.grid_id), "url": url,
+                       "qr": charts.qr_svg(url, title=page._("QR code of the personal link"))})
+    return page.render("admin/census.html", people=people, section="enrol")
 
 
 async def _card(page: Page, subject: Subject, code: str, *, new: bool) -> Response:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, UploadFile, status
 from pydantic import BaseModel, Field
 
 from server.audit import service as audit
 from server.deps import Ctx, CurrentAdmin, CurrentStaff, SessionDep
+from server.errors import Invalid
+from server.subjects import census, service
 from server.subjects import release as release_service
-from server.subjects import service
 from server.subjects.schemas import AccessCodeRead, NoteUpdate, SubjectCreate, SubjectCreated, SubjectRead
 
 router = APIRouter(prefix="/subjects", tags=["subjects"])
@@ -23,6 +24,37 @@ async def enrol_subject(body: SubjectCreate, admin: CurrentAdmin, ctx: Ctx, sess
     read = service.to_read(subject, now=now, rules=ctx.settings.rules)
     return SubjectCreated(**read.model_dump(), access_code=code,
                           access_url=service.access_url(ctx.settings.public_url, code))
+
+
+class CensusEnrolled(BaseModel):
+    line: int
+    id: uuid.UUID
+    full_name: str
+    grid_id: int
+    access_code: str
+    access_url: str
+
+
+class CensusResult(BaseModel):
+    created: int
+    subjects: list[CensusEnrolled]
+
+
+@router.post("/import", response_model=CensusResult, status_code=status.HTTP_201_CREATED,
+             responses={422: {"description": "Nothing was enrolled; `errors` lists each line's problem."}})
+async def import_census(file: UploadFile, admin: CurrentAdmin, ctx: Ctx, session: SessionDep) -> CensusResult:
+    """Enrol everyone on a census list (CSV, UTF-8 or GB18030; headers in Chinese or English: 姓名, 手机号,
+    网格 (name or id), 原因, optional 观察方式, 开始日期, 观察天数, 地址, 身份证号, 出生日期, 语言). All or nothing:
+    with any bad line nothing is enrolled and every problem is listed by line."""
+    data = await file.read(5 * 1024 * 1024 + 1)
+    if len(data) > 5 * 1024 * 1024:
+        raise Invalid("The file is larger than 5 MB; please split the list.")
+    created = await census.import_census(session, actor=admin, data=data, rules=ctx.settings.rules, now=ctx.now())
+    return CensusResult(created=len(created), subjects=[
+        CensusEnrolled(line=line, id=s.id, full_name=s.full_name, grid_id=s.grid_id, access_code=code,
+                       access_url=service.access_url(ctx.settings.public_url, code))
+        for line, s, code in created
+    ])
 
 
 @router.get("/{subject_id}", response_model=SubjectRead)

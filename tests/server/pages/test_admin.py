@@ -91,3 +91,24 @@ async def test_summary_and_audit_log(client: httpx.AsyncClient, app_ctx: AppCont
     assert audit.status_code == 200
     assert "保存了体温" in audit.text and "登记了观察对象" in audit.text
     assert "李华" not in audit.text
+
+
+async def test_census_list_upload_prints_a_card_per_person(client: httpx.AsyncClient, app_ctx: AppContext,
+                                                          world: World) -> None:
+    from tests.server.pages.conftest import csrf_token
+
+    sign_in_staff(client, app_ctx, world.admin)
+    census = "姓名,手机号,网格,原因\n张三,13800000001,东园社区,返乡\n李四,13800000002,西岭村,密切接触者\n"
+    token = await csrf_token(client, "/admin/enrol")
+    page = await client.post("/admin/enrol/census", data={"csrf_token": token},
+                             files={"file": ("c.csv", census.encode("gb18030"), "text/csv")})
+    assert page.status_code == 200
+    shown = text(page)
+    assert "已登记 2 人" in shown and "张三" in shown and "李四" in shown
+    assert page.text.count("<svg") >= 2 and page.text.count("/s/") >= 2
+    bad = "姓名,手机号,网格,原因\n王五,12,东园社区,返乡\n"
+    token = await csrf_token(client, "/admin/enrol")
+    refused = await client.post("/admin/enrol/census", data={"csrf_token": token},
+                                files={"file": ("c.csv", bad.encode(), "text/csv")})
+    assert refused.status_code == 422
+    assert "名单未导入" in text(refused) and "第 2 行" in text(refused)
