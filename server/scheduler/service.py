@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, text
+from sqlalchemy import and_, exists, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import WindowInstance, latest_closed_window, next_boundary
@@ -25,6 +25,7 @@ from server.alerts.service import open_alert
 from server.auth.principal import SYSTEM_STAFF
 from server.context import AppContext
 from server.models import ACTIVE, Alert, Subject
+from server.models.checkins import CONNECTING, FAILED, LIVE, Checkin
 from server.notifications.outbox import enqueue_reminders, next_reminder_at, window_to_remind
 from server.roster.status import StatusChange, refresh_stale_statuses
 from server.settings import Settings
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 SWEEP_LOCK_KEY = 0x686F6D65  # "home": one advisory lock id shared by every process of a deployment
 SETTLE = timedelta(seconds=1)
+ORPHAN_GRACE_SECONDS = 120
 MISSED_TWICE = "missed_twice"
 
 
@@ -82,10 +84,25 @@ async def sweep_once(ctx: AppContext, now: datetime) -> list[StatusChange] | Non
         reminders = 0
         if (window := window_to_remind(now, ctx.settings)) is not None:
             reminders = await enqueue_reminders(session, window=window, settings=ctx.settings, now=now)
+        await close_orphaned_checkins(session, now=now, settings=ctx.settings)
         if alerts or reminders:
             logger.info("sweep at %s: %d missed-twice alerts, %d reminders queued", now.isoformat(), alerts,
                         reminders)
         return changes
+
+
+async def close_orphaned_checkins(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
+    """Check-ins still connecting or live long after their maximum length lost their process (a restart
+    or a crash): record them honestly as failed instead of leaving them "live" for ever."""
+    cutoff = now - timedelta(seconds=settings.checkin_max_seconds + ORPHAN_GRACE_SECONDS)
+    result = await session.execute(
+        update(Checkin)
+        .where(Checkin.status.in_([CONNECTING, LIVE]), Checkin.created_at < cutoff)
+        .values(status=FAILED, ended_at=now,
+                error="The server stopped during this check-in; what was received before is kept.")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def next_wakeup(now: datetime, ctx: AppContext) -> datetime:

@@ -46,3 +46,21 @@ def test_next_wakeup_is_just_after_the_next_boundary(app_ctx: AppContext) -> Non
 
     now = datetime(2026, 3, 10, 1, 30, tzinfo=UTC)  # 09:30 Shanghai
     assert next_wakeup(now, app_ctx) == datetime(2026, 3, 10, 3, 0, 1, tzinfo=UTC)  # 11:00:01
+
+
+async def test_checkins_orphaned_by_a_restart_are_closed_as_failed(app_ctx: AppContext, world: World,
+                                                                   clock: Clock) -> None:
+    from server.models.checkins import Checkin
+
+    async with app_ctx.db.session() as session:
+        for status, age in (("live", timedelta(minutes=10)), ("connecting", timedelta(minutes=10)),
+                            ("live", timedelta(seconds=30)), ("completed", timedelta(minutes=10))):
+            session.add(Checkin(subject_id=world.subject_a.id, grid_id=world.grid_a.id, status=status,
+                                created_at=clock.now - age, started_at=clock.now - age))
+    await sweep_once(app_ctx, clock.now)
+    async with app_ctx.db.session() as session:
+        rows = (await session.execute(select(Checkin.status, Checkin.error).order_by(Checkin.created_at))).all()
+    statuses = sorted(status for status, _error in rows)
+    # The two that outlived any possible check-in are failed; the young live one and the finished one stay.
+    assert statuses == ["completed", "failed", "failed", "live"]
+    assert all("server stopped" in (error or "") for status, error in rows if status == "failed")
