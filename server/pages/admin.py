@@ -23,7 +23,7 @@ from server.subjects import census
 from server.subjects import service as subjects
 from server.subjects.schemas import SubjectCreate
 from server.users.schemas import UserCreate
-from server.users.service import create_user, list_users
+from server.users.service import create_user, list_users, update_user
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,7 +101,8 @@ async def _staff(page: Page, *, status_code: int = 200, **extra: Any) -> Respons
     context = {
         "users": list(await list_users(page.session)),
         "grids": list(await list_grids(page.session, staff=page.staff)),
-        "languages": LANGUAGES, "error": None, "created": None,
+        "languages": LANGUAGES, "error": None, "created": None, "updated": None, "account_error": None,
+        "me_id": page.staff.user_id,
         "form": {"username": "", "full_name": "", "role": "clinician", "grid_ids": [], "language": ""},
         "section": "staff",
     }
@@ -128,6 +129,23 @@ async def add_staff(page: AdminPage) -> Response:
     except AppError as error:
         return await _staff(page, status_code=error.status_code, error=_error_text(page, error), form=values)
     return await _staff(page, created=user.username)
+
+
+@router.post("/admin/staff/{user_id}")
+async def change_staff(user_id: int, page: AdminPage) -> Response:
+    """Deactivate, reactivate or reset the password of a staff account."""
+    form = await page.form()
+    action = str(form.get("action", ""))
+    changes: dict[str, Any] = {}
+    if action in ("deactivate", "reactivate"):
+        changes["is_active"] = action == "reactivate"
+    elif action == "password":
+        changes["password"] = str(form.get("password", ""))
+    try:
+        user = await update_user(page.session, actor=page.staff, user_id=user_id, **changes)  # type: ignore[arg-type]
+    except AppError as error:
+        return await _staff(page, status_code=error.status_code, account_error=_error_text(page, error))
+    return await _staff(page, updated=user.username)
 
 
 @router.get("/admin/enrol")

@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from server.deps import CurrentAdmin, CurrentStaff, SessionDep
 from server.users import service
-from server.users.schemas import UserCreate, UserRead
+from server.users.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -13,6 +13,14 @@ router = APIRouter(prefix="/users", tags=["users"])
 async def create_user(body: UserCreate, admin: CurrentAdmin, session: SessionDep) -> UserRead:
     """Create a staff account (admin or clinician) and assign its grids. Admins only."""
     user = await service.create_user(session, actor=admin, **body.model_dump())
+    return service.to_read(user)
+
+
+@router.patch("/{user_id}", response_model=UserRead)
+async def update_user(user_id: int, body: UserUpdate, admin: CurrentAdmin, session: SessionDep) -> UserRead:
+    """Deactivate or reactivate a staff account, reset its password, or change its grids (admins only).
+    Deactivation and a new password sign the account out everywhere at once."""
+    user = await service.update_user(session, actor=admin, user_id=user_id, **body.model_dump(exclude_unset=True))
     return service.to_read(user)
 
 

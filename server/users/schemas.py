@@ -22,3 +22,9 @@ class UserRead(BaseModel):
     full_name: str | None = None
     language: str | None = None
     is_active: bool = True
+
+
+class UserUpdate(BaseModel):
+    is_active: bool | None = None
+    password: str | None = Field(None, min_length=8, max_length=200)
+    grid_ids: list[int] | None = None

@@ -8,8 +8,9 @@ from sqlalchemy.orm import selectinload
 
 from server.audit import service as audit
 from server.audit.service import Actor
+from server.auth.principal import Staff
 from server.auth.security import hash_password
-from server.errors import Conflict, Invalid
+from server.errors import Conflict, Invalid, NotFound
 from server.models import Grid, User
 from server.users.schemas import UserRead
 
@@ -36,6 +37,40 @@ async def create_user(
     await session.flush()
     audit.record(session, actor, "user.created", user_id=user.id, username=username, role=role,
                  grid_ids=sorted(grid_ids))
+    return user
+
+
+async def update_user(
+    session: AsyncSession, *, actor: Staff, user_id: int, is_active: bool | None = None,
+    password: str | None = None, grid_ids: list[int] | None = None,
+) -> User:
+    """Deactivate/reactivate an account, reset its password or change its grids. Deactivating or a new
+    password signs the account out everywhere (its tokens carry the old version)."""
+    user = await session.scalar(select(User).where(User.id == user_id).options(selectinload(User.grids))
+                                .with_for_update())
+    if user is None:
+        raise NotFound("No staff account with id {user_id}.", user_id=user_id)
+    changes: dict[str, object] = {}
+    if is_active is not None and is_active != user.is_active:
+        if not is_active and user.id == actor.user_id:
+            raise Conflict("You cannot deactivate your own account.")
+        user.is_active = is_active
+        changes["is_active"] = is_active
+    if password is not None:
+        if len(password) < 8:
+            raise Invalid("The password must have at least 8 characters.")
+        user.password_hash = hash_password(password)
+        changes["password"] = "reset"
+    if changes.get("is_active") is False or "password" in changes:
+        user.token_version += 1
+    if grid_ids is not None:
+        grids = list((await session.scalars(select(Grid).where(Grid.id.in_(grid_ids)))).all())
+        missing = sorted(set(grid_ids) - {g.id for g in grids})
+        if missing:
+            raise Invalid("No grid with id {grid_id}.", grid_id=", ".join(map(str, missing)))
+        user.grids = grids
+        changes["grid_ids"] = sorted(grid_ids)
+    audit.record(session, actor, "user.updated", user_id=user.id, username=user.username, **changes)
     return user
 
 

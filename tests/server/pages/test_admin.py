@@ -112,3 +112,21 @@ async def test_census_list_upload_prints_a_card_per_person(client: httpx.AsyncCl
                                 files={"file": ("c.csv", bad.encode(), "text/csv")})
     assert refused.status_code == 422
     assert "名单未导入" in text(refused) and "第 2 行" in text(refused)
+
+
+async def test_admin_deactivates_and_resets_a_staff_account_from_the_page(client: httpx.AsyncClient,
+                                                                         app_ctx: AppContext, world: World) -> None:
+    from tests.factories import PASSWORD
+
+    sign_in_staff(client, app_ctx, world.admin)
+    page = await client.get("/admin/staff")
+    assert f'action="/admin/staff/{world.clinician_a.id}"' in page.text
+    assert f'action="/admin/staff/{world.admin.id}"' in page.text  # password reset only, no self-deactivation
+    assert page.text.count('value="deactivate"') == 2
+    done = await post_form(client, "/admin/staff", f"/admin/staff/{world.clinician_a.id}", {"action": "deactivate"})
+    assert done.status_code == 200 and "账号“doc-a”已更新" in text(done) and "已停用" in text(done)
+    login = await client.post("/api/v1/auth/token", data={"username": "doc-a", "password": PASSWORD})
+    assert login.status_code == 401
+    reset = await post_form(client, "/admin/staff", f"/admin/staff/{world.clinician_b.id}",
+                            {"action": "password", "password": "short"})
+    assert reset.status_code == 422 and "至少" in text(reset)
