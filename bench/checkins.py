@@ -28,7 +28,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
 
+from bench.app_process import app_process, free_port, stop  # noqa: E402
 from webrtc import CheckinResult, MediaConfig, MediaManager, Snapshot  # noqa: E402
 from webrtc.config import rtc_configuration  # noqa: E402
 from webrtc.testing import PreEncodedVideoTrack, connect_client  # noqa: E402
@@ -413,7 +413,6 @@ async def _seed_app(settings: Any, people: int) -> AppTarget:
 def child_app(people: int, folder: Path):  # type: ignore[no-untyped-def]
     from server.settings import Settings
 
-    port = free_port()
     env = {
         **os.environ,
         "HOMEWATCH_ENVIRONMENT": "test",
@@ -429,37 +428,8 @@ def child_app(people: int, folder: Path):  # type: ignore[no-untyped-def]
     # The benchmark's own event loop is running: seed on a loop of its own.
     with ThreadPoolExecutor(1) as pool:
         target = pool.submit(asyncio.run, _seed_app(settings, people)).result()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "server.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-         "--timeout-graceful-shutdown", "2",
-         "--log-level", "warning"],
-        env=env, cwd=Path(__file__).resolve().parent.parent,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if child.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the app did not start")
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/api/v1/checkins", psutil.Process(child.pid), target
-    finally:
-        child.terminate()
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    with app_process(env) as (base, child):
+        yield f"{base}/api/v1/checkins", psutil.Process(child.pid), target
 
 
 @contextlib.contextmanager
@@ -476,12 +446,7 @@ def child_server(kind: str):  # type: ignore[no-untyped-def]
             raise RuntimeError(f"{kind} server did not start")
         yield f"http://127.0.0.1:{port}/offer", psutil.Process(child.pid)
     finally:
-        child.terminate()
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        stop(child)
 
 
 def fmt(value: float | None, spec: str) -> str:

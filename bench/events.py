@@ -14,18 +14,19 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.roster import _free_port, _pct
+from bench.app_process import app_process, free_port
+from bench.roster import _pct
 from server.auth.principal import SYSTEM_STAFF
 from server.auth.security import Tokens
 from server.db import Database, utcnow
@@ -97,25 +98,16 @@ async def _run(args: argparse.Namespace) -> None:
     admin_id, subject_ids = await _seed(url, 20)
     tokens = Tokens(SECRET, staff_ttl_s=3600, subject_ttl_s=3600)
     staff_token = tokens.issue("staff", str(admin_id), 1)
-    ports = [_free_port() for _ in range(args.processes)]
     env = {**os.environ, "HOMEWATCH_DATABASE_URL": url, "HOMEWATCH_SECRET_KEY": SECRET,
            "HOMEWATCH_ENVIRONMENT": "test", "HOMEWATCH_EVENT_STREAM": f"bench:{uuid.uuid4()}",
            "HOMEWATCH_SCHEDULER_ENABLED": "false"}
     if args.processes > 1:
         env["HOMEWATCH_REDIS_URL"] = args.redis_url
-    servers = [subprocess.Popen([sys.executable, "-m", "uvicorn", "server.asgi:app", "--port", str(p),
-                                 "--timeout-graceful-shutdown", "2",
-                                 "--log-level", "warning", "--no-access-log", "--backlog", "4096"], env=env)
-               for p in ports]
-    try:
+    with ExitStack() as servers:
+        ports = [free_port() for _ in range(args.processes)]
+        for port in ports:
+            servers.enter_context(app_process(env, port=port, extra_args=("--backlog", "4096")))
         async with httpx.AsyncClient(timeout=30) as http:
-            for port in ports:
-                for _ in range(300):
-                    try:
-                        if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.1)
             clients = [Client(ports[i % len(ports)], staff_token) for i in range(args.clients)]
             tasks = [asyncio.create_task(c.run()) for c in clients]
             await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in clients)), 120)
@@ -133,14 +125,6 @@ async def _run(args: argparse.Namespace) -> None:
             await asyncio.sleep(3.0)
             for task in tasks:
                 task.cancel()
-    finally:
-        for server in servers:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
     latencies = [(c.received[r] - t) * 1000 for c in clients for r, t in sent.items() if r in c.received]
     missed = sum(1 for c in clients for r in sent if r not in c.received)
     print(f"processes={args.processes} clients={args.clients} readings={args.readings}: "

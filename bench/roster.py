@@ -14,9 +14,7 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.app_process import app_process
 from bench.seed import seed
 from server.auth.security import Tokens
 from server.db import Database, utcnow
@@ -35,12 +34,6 @@ from server.roster.status import refresh_stale_statuses
 from server.settings import Settings
 
 SECRET = "bench-secret-key-bench-secret-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -113,7 +106,6 @@ async def _throughput(client: httpx.AsyncClient, make_request: object, seconds: 
 
 
 async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, float]:
-    port = _free_port()
     env = {
         **os.environ,
         "HOMEWATCH_DATABASE_URL": url,
@@ -121,22 +113,6 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
         "HOMEWATCH_ENVIRONMENT": "test",
         "HOMEWATCH_LOGIN_MAX_FAILURES": "1000000",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "server.asgi:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "2",
-        ],
-        env=env,
-    )
     tokens = Tokens(SECRET, staff_ttl_s=3600, subject_ttl_s=3600)
     admin = {"Authorization": f"Bearer {tokens.issue('staff', '1', 1)}"}
     clinician = {"Authorization": f"Bearer {tokens.issue('staff', '2', 1)}"}
@@ -144,14 +120,8 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
     subject_headers = [{"Authorization": f"Bearer {tokens.issue('subject', s, 1)}"} for s in subject_ids]
     rng = random.Random(3)
     limits = httpx.Limits(max_connections=args.concurrency + 4)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits) as client:
-            for _ in range(300):  # the app may take a while to start on a busy machine
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+    with app_process(env) as (base, _server):
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
             await _latency(client, "/api/v1/roster", admin, 3)  # warm caches and connections
             admin_ms = await _latency(client, "/api/v1/roster", admin, args.rounds)
             clinician_ms = await _latency(client, "/api/v1/roster", clinician, args.rounds)
@@ -169,9 +139,6 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
 
             noop_rps = await _throughput(client, noop, args.seconds, args.concurrency)
             ingest_rps = await _throughput(client, ingest, args.seconds, args.concurrency)
-    finally:
-        server.terminate()
-        server.wait(10)
     return {
         "admin_p50": statistics.median(admin_ms),
         "admin_p95": _pct(admin_ms, 0.95),
