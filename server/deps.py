@@ -42,7 +42,8 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 bearer_scheme = HTTPBearer(auto_error=False)
 
 
-def _token(request: Request, credentials: HTTPAuthorizationCredentials | None, cookie: str) -> str | None:
+def request_token(request: Request, credentials: HTTPAuthorizationCredentials | None, cookie: str) -> str | None:
+    """The bearer token if the request has one, else the sign-in cookie named ``cookie``."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
         return credentials.credentials
     return request.cookies.get(cookie)
@@ -83,7 +84,7 @@ async def current_staff(
     ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Staff:
-    staff = await load_staff(session, ctx, _token(request, credentials, STAFF_COOKIE))
+    staff = await load_staff(session, ctx, request_token(request, credentials, STAFF_COOKIE))
     if staff is None:
         raise Unauthorized("Please sign in as a staff member.", headers={"WWW-Authenticate": "Bearer"})
     return staff
@@ -108,7 +109,7 @@ def _subject_dependency(*, for_update: bool) -> Callable[..., Awaitable[SubjectP
         ctx: Ctx,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     ) -> SubjectPrincipal:
-        token = _token(request, credentials, SUBJECT_COOKIE)
+        token = request_token(request, credentials, SUBJECT_COOKIE)
         principal = await load_subject(session, ctx, token, for_update=for_update)
         if principal is None:
             raise Unauthorized("Please open your personal link again to sign in.",
@@ -132,7 +133,7 @@ async def current_subject_brief(
     """The signed-in subject, for a route that then waits on the network (a WebRTC negotiation takes
     up to seconds): signs in with a unit of work of its own, so no pooled connection is held meanwhile."""
     async with ctx.db.session() as session:
-        principal = await load_subject(session, ctx, _token(request, credentials, SUBJECT_COOKIE))
+        principal = await load_subject(session, ctx, request_token(request, credentials, SUBJECT_COOKIE))
     if principal is None:
         raise Unauthorized("Please open your personal link again to sign in.",
                            headers={"WWW-Authenticate": "Bearer"})

@@ -31,6 +31,7 @@ from server.deps import (
     bearer_scheme,
     load_staff,
     load_subject,
+    request_token,
 )
 from server.errors import Unauthorized
 from server.models.checkins import Checkin
@@ -53,12 +54,8 @@ async def current_viewer(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Staff | SubjectPrincipal:
     """Staff or the person themself: check-ins and their pictures are shown to both."""
-    if credentials is not None and credentials.scheme.lower() == "bearer":
-        token = credentials.credentials
-        viewer = await load_staff(session, ctx, token) or await load_subject(session, ctx, token)
-    else:
-        viewer = (await load_staff(session, ctx, request.cookies.get(STAFF_COOKIE))
-                  or await load_subject(session, ctx, request.cookies.get(SUBJECT_COOKIE)))
+    viewer = (await load_staff(session, ctx, request_token(request, credentials, STAFF_COOKIE))
+              or await load_subject(session, ctx, request_token(request, credentials, SUBJECT_COOKIE)))
     if viewer is None:
         raise Unauthorized("Please sign in.", headers={"WWW-Authenticate": "Bearer"})
     return viewer

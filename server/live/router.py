@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from server.deps import STAFF_COOKIE, Ctx, bearer_scheme, load_staff
+from server.deps import STAFF_COOKIE, Ctx, bearer_scheme, load_staff, request_token
 from server.errors import Unauthorized
 from server.events.bus import Event, EventBus
 from server.events.sse import encode_stream, event_stream
@@ -28,7 +28,7 @@ async def staff_events(
     for people in the caller's grids. Each event's `data` has `subject_id`, `grid_id`, `status` and
     `flags`. Reconnecting with `Last-Event-ID` replays what was missed in the last few minutes; a
     `reload` event means the gap was too long and the client should reload its view."""
-    token = credentials.credentials if credentials else request.cookies.get(STAFF_COOKIE)
+    token = request_token(request, credentials, STAFF_COOKIE)
     # A short session of its own: a stream lives for hours and must not hold a pooled connection.
     async with ctx.db.session() as session:
         staff = await load_staff(session, ctx, token)
