@@ -28,6 +28,9 @@ from server.subjects.schemas import SubjectCreate
 from server.subjects.service import enrol
 from server.users.service import create_user
 
+# Public-domain NASA portrait (see demo_media/README.md): demo snapshots, and the tests' face on camera.
+DEMO_FACE = Path(__file__).with_name("demo_media") / "face.jpg"
+
 GRIDS = ["东园社区第一网格", "东园社区第二网格", "西岭村网格", "高新科技园集中观察点"]
 STAFF = [
     ("admin", "admin", "homewatch-admin", []),
@@ -210,7 +213,7 @@ async def _seed_checkins(db: Database, settings: Settings, now: datetime) -> Non
     from server.models.checkins import Checkin, CheckinSnapshot
     from webrtc.snapshots import encode_jpeg
 
-    face = (Path(__file__).with_name("demo_media") / "face.jpg").read_bytes()
+    face = DEMO_FACE.read_bytes()
     gradient = np.tile(np.linspace(40, 200, 320, dtype=np.uint8), (240, 1))
     no_face = encode_jpeg(np.dstack([gradient, gradient, gradient]))
     start_of_regular = sum(count for label, count, _d, _s in SCENARIOS[: _scenario_index("regular")])

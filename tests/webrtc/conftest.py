@@ -2,16 +2,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
 
+from server.demo import DEMO_FACE
 from webrtc import CheckinResult, MediaConfig, MediaManager, Snapshot
 from webrtc.testing import SyntheticVideoTrack, connect_client
 
-FACE = Path(__file__).parent / "fixtures" / "face.jpg"
+FACE = DEMO_FACE
 
 # Short enough for a fast suite, long enough that snapshots and outcomes are meaningful.
 FAST = {"min_completed_seconds": 2.0, "snapshot_interval_seconds": 0.5, "first_snapshot_delay_seconds": 0.2}

@@ -9,12 +9,13 @@ import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from server.context import AppContext
+from server.demo import DEMO_FACE
 from server.settings import Settings
 from tests.conftest import make_settings
 from webrtc import MediaManager
 from webrtc.testing import SyntheticVideoTrack, connect_client
 
-FACE = Path(__file__).parents[2] / "webrtc" / "fixtures" / "face.jpg"
+FACE = DEMO_FACE
 
 
 @pytest.fixture
