@@ -7,12 +7,12 @@ used, so a fresh clone (or an edited ``.po``) needs no build step and no binary 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel.core import Locale, UnknownLocaleError, negotiate_locale, parse_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -24,8 +24,6 @@ LOCALE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "Eng
 # BCP 47 tags for <html lang>, so screen readers pick the right voice.
 HTML_LANG = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translations"
-
-_TRADITIONAL_REGIONS = {"tw", "hk", "mo", "hant"}
 
 
 @lru_cache(maxsize=len(LOCALES))
@@ -47,38 +45,55 @@ def translations(locale: str) -> NullTranslations:
     return Translations(buffer)
 
 
+def _babel_identifier(tag: str) -> str | None:
+    """``zh-TW`` → ``zh_Hant``, ``zh-CN`` → ``zh_Hans``, ``en-GB`` → ``en_GB``; None if not a language tag.
+
+    Babel reads the tag; a Chinese tag without a script gets the script Babel's likely-subtags data
+    gives its region (TW, HK, MO: Traditional), and plain ``zh`` is Simplified."""
+    try:
+        language, territory, script, _variant = parse_locale(tag.strip().replace("_", "-"), sep="-")
+    except ValueError:
+        return None
+    if language == "zh" and script is None:
+        try:
+            script = Locale.parse(f"zh_{territory}").script if territory else None
+        except (ValueError, UnknownLocaleError):
+            script = None
+        script = script or "Hans"
+    parts = [language, script] if script else [language, territory]
+    return "_".join(p for p in parts if p)
+
+
 def normalise(tag: str | None) -> str | None:
-    """Map a language tag (``zh-CN``, ``zh-TW``, ``zh_Hant``, ``en-GB``) to one of :data:`LOCALES`."""
-    if not tag:
-        return None
-    parts = [p.lower() for p in re.split(r"[-_]", tag.strip()) if p]
-    if not parts:
-        return None
-    if parts[0] == "zh":
-        return "zh_Hant" if any(p in _TRADITIONAL_REGIONS for p in parts[1:]) else "zh_Hans"
-    if parts[0] == "en":
-        return "en"
-    return None
+    """One of :data:`LOCALES` for a language tag (``zh-CN``, ``zh-TW``, ``zh_Hant``, ``en-GB``), or None."""
+    identifier = _babel_identifier(tag) if tag else None
+    return negotiate_locale([identifier], LOCALES) if identifier else None
+
+
+def _by_quality(header: str) -> list[str]:
+    """The tags of an ``Accept-Language`` header, most wanted first (q=0 means "not this one")."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(header.split(",")):
+        tag, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag and tag != "*" and quality > 0:  # NaN fails this test too
+            ranked.append((-quality, position, tag))
+    return [tag for _quality, _position, tag in sorted(ranked)]
 
 
 def from_accept_language(header: str | None) -> str | None:
-    """The best of our languages for an ``Accept-Language`` header, by the client's q-values."""
+    """The best of our languages for an ``Accept-Language`` header, by Babel's negotiation."""
     if not header:
         return None
-    choices: list[tuple[float, int, str]] = []
-    for position, item in enumerate(header.split(",")):
-        tag, _, params = item.strip().partition(";")
-        quality = 1.0
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
-        if match:
-            try:
-                quality = float(match[1])
-            except ValueError:
-                quality = 0.0
-        locale = normalise(tag)
-        if locale is not None and quality > 0:
-            choices.append((-quality, position, locale))
-    return min(choices)[2] if choices else None
+    identifiers = [i for i in map(_babel_identifier, _by_quality(header)) if i]
+    return negotiate_locale(identifiers, LOCALES) if identifiers else None
 
 
 def negotiate(*, chosen: str | None = None, saved: str | None = None, accept_language: str | None = None) -> str:
