@@ -98,6 +98,16 @@ def alert_kind(_: T, code: str) -> str:
     }.get(code, code)
 
 
+def checkin_status(_: T, code: str) -> str:
+    return {
+        "connecting": _("Connecting"),
+        "live": _("In progress"),
+        "completed": _("Completed"),
+        "failed": _("Did not go through"),
+        "abandoned": _("Broken off"),
+    }.get(code, code)
+
+
 def classification(_: T, code: str) -> str:
     return {"normal": _("Normal"), "fever": _("Fever"), "high_fever": _("High fever")}.get(code, code)
 

@@ -43,3 +43,18 @@ def test_roster_updates_in_place_when_a_subject_reports_a_fever(browser: Browser
     assert page.evaluate("() => window.__notReloaded === true")  # updated in place, not reloaded
     expect(page.locator("[data-live-banner]")).to_be_hidden()
     context.close()
+
+
+def test_the_live_banner_speaks_the_pages_language_when_the_stream_is_down(browser: Browser, site: Site) -> None:
+    scenario = site.scenarios["live"]
+    context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    context.route("**/api/v1/events", lambda route: route.abort())
+    page = context.new_page()
+    page.goto(f"{site.base_url}/login")
+    page.get_by_label("使用者名稱").fill(scenario.clinician)
+    page.get_by_label("密碼").fill(PASSWORD)
+    page.get_by_role("button", name="登入").click()
+    expect(page).to_have_url(re.compile(r"/roster"))
+    expect(page.locator("[data-live-banner]")).to_have_text("即時更新已中斷，正在重新連線…")
+    context.close()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import re
 import uuid
 
 import httpx
@@ -7,7 +9,7 @@ import httpx
 from server.context import AppContext
 from server.models import Subject
 from tests.factories import World
-from tests.server.pages.conftest import sign_in_subject
+from tests.server.pages.conftest import sign_in_staff, sign_in_subject
 
 
 async def test_simplified_chinese_by_default(client: httpx.AsyncClient) -> None:
@@ -81,3 +83,25 @@ async def test_api_error_parameters_fill_the_translation(client: httpx.AsyncClie
                                  headers={**world.admin_h, "Accept-Language": "zh-CN"})
     assert response.status_code == 409
     assert response.json()["detail"] == "已有名为“东园社区”的网格。"
+
+
+async def test_live_updates_and_push_offer_speak_the_pages_language(client: httpx.AsyncClient,
+                                                                    app_ctx: AppContext, world: World) -> None:
+    """The scripts hold no words: the page hands them over, translated, so zh-Hant pages stay Traditional."""
+    sign_in_staff(client, app_ctx, world.clinician_a)
+
+    def live_text(page: httpx.Response) -> object:
+        match = re.search(r'<script type="application/json" id="live-text">(.*?)</script>', page.text)
+        assert match, page.text
+        return json.loads(match[1])
+
+    roster = await client.get("/roster", headers={"Accept-Language": "zh-TW"})
+    assert live_text(roster) == {"down": "即時更新已中斷，正在重新連線…", "fresh": "有新動態，請重新整理頁面"}
+    english = await client.get(f"/subjects/{world.subject_a.id}", headers={"Accept-Language": "en"})
+    assert live_text(english) == {"down": "Live updates disconnected — reconnecting…",
+                                  "fresh": "New activity — refresh"}
+    client.cookies.clear()
+    sign_in_subject(client, app_ctx, world.subject_a)
+    me = await client.get("/me", headers={"Accept-Language": "zh-HK"})
+    assert 'data-offer="在這部手機上提醒我"' in me.text
+    assert 'data-failed="這部手機無法接收提醒，我們會傳簡訊給您。"' in me.text

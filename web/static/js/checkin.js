@@ -9,7 +9,7 @@
   var busy = false;
 
   function text(key, params) {
-    var value = S[key] || key;
+    var value = S[key];
     Object.keys(params || {}).forEach(function (name) { value = value.replace("{" + name + "}", params[name]); });
     return value;
   }
@@ -67,7 +67,7 @@
     try {
       stream = await navigator.mediaDevices.getUserMedia(constraints);
     } catch (e) {
-      setState("no-camera", text("Please allow the camera to do a video check-in."));
+      setState("no-camera", text("no_camera"));
       throw e;
     }
     $("preview").srcObject = stream;
@@ -123,19 +123,19 @@
     if (busy) { return; }
     busy = true;
     $("start").hidden = true;
-    setState("connecting", text("Connecting…"));
+    setState("connecting", text("connecting"));
     try {
       var checkinId = await openSession(null);
       await connected(pc);
       setState("live", "");
-      await countdown(text("Show your face"), text("Keep your face in the frame, in good light."), config.script[0]);
-      await countdown(text("Hold the thermometer to the camera"), text("Hold it still until the countdown ends."), config.script[1]);
+      await countdown(text("face_title"), text("face_hint"), config.script[0]);
+      await countdown(text("thermometer_title"), text("thermometer_hint"), config.script[1]);
       $("step").hidden = true;
       closeSession();
-      setState("finishing", text("Connecting…"));
+      setState("finishing", text("connecting"));
       var record = await outcome(checkinId);
       if (record && record.status === "completed") {
-        setState("received", text("Check-in received at {time}", { time: clock(record.ended_at) }));
+        setState("received", text("received", { time: clock(record.ended_at) }));
       } else {
         throw new Error(record ? record.status : "timeout");
       }
@@ -143,7 +143,7 @@
       closeSession();
       $("step").hidden = true;
       if (document.body.dataset.checkinState !== "no-camera") {
-        setState("failed", text("The check-in did not go through. Please try again."));
+        setState("failed", text("failed"));
       }
       $("start").hidden = false;
     } finally {
@@ -158,21 +158,21 @@
     if ($("start")) { $("start").hidden = true; }
     $("hangup").hidden = false;
     $("preview").classList.add("corner");
-    setState("connecting", text("Connecting…"));
+    setState("connecting", text("connecting"));
     try {
       await openSession(callId);
       await connected(pc);
-      setState("in-call", text("In a call with your clinic"));
+      setState("in-call", text("in_call"));
       await new Promise(function (resolve) {
         pc.addEventListener("connectionstatechange", function () {
           if (!pc || pc.connectionState === "failed" || pc.connectionState === "closed") { resolve(); }
         });
         $("hangup").onclick = resolve;
       });
-      setState("call-ended", text("The call has ended."));
+      setState("call-ended", text("call_ended"));
     } catch (e) {
       if (document.body.dataset.checkinState !== "no-camera") {
-        setState("failed", text("The check-in did not go through. Please try again."));
+        setState("failed", text("failed"));
       }
     } finally {
       closeSession();

@@ -11,11 +11,8 @@
   banner.hidden = true;
   banner.dataset.liveBanner = "";
   main.prepend(banner);
-  const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
-  const text = {
-    down: zh ? "实时更新已断开，正在重新连接…" : "Live updates disconnected — reconnecting…",
-    fresh: zh ? "有新动态，请刷新页面" : "New activity — refresh",
-  };
+  // The words come translated from the page (a JSON script tag), in the page's own language.
+  const text = JSON.parse(document.getElementById("live-text").textContent);
   const roster = document.querySelector("table.roster");
   const pageSubject = document.querySelector("h1[data-subject-id]");
   let timer = null;

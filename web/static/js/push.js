@@ -3,11 +3,7 @@
   const slot = document.querySelector("[data-push-offer]");
   if (!slot || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
 
-  const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
-  const words = zh
-    ? { offer: "在这部手机上提醒我", done: "提醒将发送到这部手机。", failed: "这部手机无法接收提醒，我们会发短信给您。" }
-    : { offer: "Remind me on this phone", done: "Reminders will come to this phone.",
-        failed: "This phone cannot receive reminders; you will get an SMS." };
+  const words = slot.dataset;  // offer, done, failed: translated by the page
 
   function keyBytes(base64url) {
     const padded = base64url.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((base64url.length + 3) % 4);

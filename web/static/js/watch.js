@@ -44,7 +44,7 @@
         stream = await navigator.mediaDevices.getUserMedia({ audio: true });
       }
     } catch (e) {
-      setState("no-microphone", S["Allow the microphone so that you can talk."]);
+      setState("no-microphone", S.no_microphone);
       stream = null;
     }
     pc = new RTCPeerConnection({ iceServers: config.iceServers });
@@ -56,9 +56,9 @@
     pc.addEventListener("connectionstatechange", function () {
       if (!pc) { return; }
       if (pc.connectionState === "connected") {
-        setState("connected", config.mode === "call" ? S["Waiting for {name} to join…"] : S["Connected"]);
+        setState("connected", config.mode === "call" ? S.waiting : S.connected);
       } else if (pc.connectionState === "failed" || pc.connectionState === "closed") {
-        stop(S["The call has ended."]);
+        stop(S.call_ended);
       }
     });
     var sent = { audio: false, video: false };
@@ -73,7 +73,7 @@
       if (!sent[kind]) { pc.addTransceiver(kind, { direction: "recvonly" }); }
     });
     $("remote").addEventListener("playing", function () {
-      if (config.mode === "call" || document.body.dataset.watchState !== "video") { setState("video", S["Connected"]); }
+      if (config.mode === "call" || document.body.dataset.watchState !== "video") { setState("video", S.connected); }
     });
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
@@ -95,7 +95,7 @@
     setState("ended", message);
   }
 
-  $("hangup").addEventListener("click", function () { stop(S["The call has ended."]); });
+  $("hangup").addEventListener("click", function () { stop(S.call_ended); });
   setState("starting", "");
   start().catch(function (e) { stop(e.message); });
 })();
