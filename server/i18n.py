@@ -116,6 +116,21 @@ def gettext(locale: str, message: str, params: Mapping[str, Any] | None = None) 
     return text
 
 
+class Translator:
+    """``_("Day {n}", n=3)``: gettext in one locale, then ``str.format`` with the keyword arguments."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._translations = translations(locale)
+
+    def __call__(self, message: str, **params: Any) -> str:
+        text = self._translations.gettext(message)
+        return text.format(**params) if params else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        return self._translations.ngettext(singular, plural, n).format(n=n, **params)
+
+
 # Reading rejections carry a code; their English text is built by the rules with the value in it,
 # so the catalogue is keyed by these templates instead.
 def _(message: str) -> str:

@@ -25,6 +25,7 @@ from monitoring import WindowInstance, local_date, open_window, windows_on
 from server.context import AppContext
 from server.models import ACTIVE, Alert, Subject
 from server.models.notifications import FAILED, PENDING, SENDING, SENT, OutboxMessage, PushSubscription
+from server.notifications import messages
 from server.notifications.channels import (
     Channel,
     DeliveryError,
@@ -33,14 +34,7 @@ from server.notifications.channels import (
     backoff_seconds,
     build_channels,
 )
-from server.notifications.messages import (
-    ALERT_TITLE,
-    BATCH_TITLE,
-    REMINDER_TEXT,
-    REMINDER_TITLE,
-    alert_line,
-    pick,
-)
+from server.notifications.messages import ALERT_TITLE, BATCH_TITLE, REMINDER_TEXT, REMINDER_TITLE, alert_line
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -59,14 +53,16 @@ POLL_SECONDS = 5.0
 def enqueue_staff_alert(session: AsyncSession, *, alert: Alert, subject: Subject, channels: Sequence[str],
                         now: datetime, language: str = "zh_Hans") -> None:
     """One outbox row per configured staff channel, in the alert's own transaction."""
+    language = messages.locale_for(language)
+    title = messages.text(language, ALERT_TITLE)
     text = alert_line(kind=alert.kind, subject_name=subject.full_name, temperature_c=alert.temperature_c,
                       language=language)
     data = {"kind": "alert", "alert_id": str(alert.id), "alert_kind": alert.kind, "subject_id": str(subject.id),
-            "grid_id": subject.grid_id}
+            "grid_id": subject.grid_id, "language": language}
     for channel in channels:
         session.add(OutboxMessage(
             id=uuid.uuid4(), channel=channel, recipient=None, subject_id=subject.id,
-            title=pick(ALERT_TITLE, language), text=text, data=data, dedupe_key=f"alert:{alert.id}:{channel}",
+            title=title, text=text, data=data, dedupe_key=f"alert:{alert.id}:{channel}",
             status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
         ))
 
@@ -115,12 +111,14 @@ async def enqueue_reminders(session: AsyncSession, *, window: WindowInstance, se
 
     rules = settings.rules
     end = window.end.astimezone(rules.tz).strftime("%H:%M")
-    languages = ("zh_Hans", "zh_Hant", "en")
+    default_language = messages.locale_for(settings.default_language)
 
-    def localised(catalogue: Mapping[str, str], **params: str) -> Any:
-        default = pick(dict(catalogue), settings.default_language).format(**params)
-        return case(*[(Subject.language == lang, literal(catalogue[lang].format(**params))) for lang in languages],
-                    else_=literal(default))
+    def localised(message: str, **params: str) -> Any:
+        # Each person's language as one CASE over the catalogue's translations, so the reminders
+        # stay a single INSERT…SELECT; people without a saved language get the deployment's default.
+        texts = messages.in_every_language(message, **params)
+        return case(*[(Subject.language == lang, literal(texts[lang])) for lang in texts],
+                    else_=literal(texts[default_language]))
 
     f1, f2 = Subject.filled_window_1, Subject.filled_window_2
     unfilled = and_(or_(f1.is_(None), f1 != window.start), or_(f2.is_(None), f2 != window.start))
@@ -239,7 +237,8 @@ async def _deliver(claimed: list[_Claimed], channels: Mapping[str, Channel]) -> 
         if len(batch) == 1:
             title = batch[0].title
         else:
-            title = BATCH_TITLE["zh_Hans"].format(n=len(batch))
+            # A batch goes out in the language its alerts were written in (the deployment's choice).
+            title = messages.text(str(batch[0].data.get("language") or ""), BATCH_TITLE, n=len(batch))
         text = "\n".join(f"- {c.text}" for c in batch) if len(batch) > 1 else batch[0].text
         message = OutboundMessage(channel=name, recipient=None, title=title, text=text,
                                   data={"alerts": [c.data for c in batch]})

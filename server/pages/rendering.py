@@ -19,13 +19,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from server import i18n
+from server import i18n, labels
 from server.auth.principal import Staff
 from server.context import AppContext
 from server.deps import STAFF_COOKIE, SUBJECT_COOKIE, get_ctx, load_staff, load_subject
 from server.errors import AppError, Forbidden
+from server.i18n import Translator
 from server.models import Subject
-from server.pages import labels
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -62,21 +62,6 @@ def safe_next(target: str | None, default: str) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return default
-
-
-class Translator:
-    """``_("Day {n}", n=3)``: gettext, then ``str.format`` with the keyword arguments."""
-
-    def __init__(self, locale: str) -> None:
-        self.locale = locale
-        self._translations = i18n.translations(locale)
-
-    def __call__(self, message: str, **params: Any) -> str:
-        text = self._translations.gettext(message)
-        return text.format(**params) if params else text
-
-    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
-        return self._translations.ngettext(singular, plural, n).format(n=n, **params)
 
 
 @dataclass

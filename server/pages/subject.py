@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from monitoring import SYMPTOM_CODES, observation_day
-from server import i18n
+from server import i18n, labels
 from server.alerts.service import open_alert
 from server.auth.principal import SubjectPrincipal
 from server.auth.router import subject_login
@@ -21,7 +21,7 @@ from server.deps import SUBJECT_COOKIE
 from server.errors import AppError, Conflict, Invalid
 from server.me.router import windows_today
 from server.models import ACTIVE, Reading, Subject
-from server.pages import charts, labels, queries
+from server.pages import charts, queries
 from server.pages.rendering import AnyPage, Page, SubjectPage, parse_uuid
 from server.readings.schemas import ReadingCreate
 from server.readings.service import add_reading, list_readings

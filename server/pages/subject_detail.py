@@ -10,12 +10,12 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from monitoring import observation_day
-from server import i18n
+from server import i18n, labels
 from server.alerts import service as alerts
 from server.audit import service as audit
 from server.errors import AppError, Conflict, Forbidden, NotFound
 from server.models import ACTIVE, Grid
-from server.pages import charts, checkins, labels
+from server.pages import charts, checkins
 from server.pages.rendering import Page, StaffPage, parse_uuid
 from server.readings.service import list_readings
 from server.subjects import release as release_service
