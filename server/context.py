@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from server.auth.security import Tokens
+from server.auth.service import SignIns
 from server.db import Database, utcnow
 from server.settings import Settings
 
@@ -19,6 +20,7 @@ class AppContext:
     settings: Settings
     db: Database
     tokens: Tokens
+    sign_ins: SignIns
     services: dict[str, Any] = field(default_factory=dict)
     # Every rule takes "now" from here, so tests can stand at any instant without sleeping.
     clock: Callable[[], datetime] = utcnow
@@ -28,9 +30,11 @@ class AppContext:
 
     @classmethod
     def create(cls, settings: Settings, db: Database | None = None) -> AppContext:
+        db = db or Database.from_url(settings.database_url, echo=settings.sql_echo)
         return cls(
             settings=settings,
-            db=db or Database.from_url(settings.database_url, echo=settings.sql_echo),
+            db=db,
+            sign_ins=SignIns(db, settings),
             tokens=Tokens(
                 settings.secret_key,
                 staff_ttl_s=settings.staff_token_hours * 3600,

@@ -58,13 +58,7 @@ async def load_staff(session: AsyncSession, ctx: AppContext, token: str | None) 
     )
     if user is None or not user.is_active or user.token_version != claims.version:
         return None
-    return Staff(
-        user_id=user.id,
-        username=user.username,
-        role=user.role,  # type: ignore[arg-type]
-        grid_ids=frozenset(g.id for g in user.grids),
-        language=user.language,
-    )
+    return Staff.of(user)
 
 
 async def load_subject(session: AsyncSession, ctx: AppContext, token: str | None, *,

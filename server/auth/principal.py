@@ -8,7 +8,7 @@ from typing import Literal
 
 from sqlalchemy import ColumnElement, false, true
 
-from server.models import Subject
+from server.models import Subject, User
 
 Role = Literal["admin", "clinician"]
 
@@ -20,6 +20,17 @@ class Staff:
     role: Role
     grid_ids: frozenset[int]
     language: str | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Staff:
+        """The staff member signed in as ``user`` (its grids loaded)."""
+        return cls(
+            user_id=user.id,
+            username=user.username,
+            role=user.role,  # type: ignore[arg-type]  # the column holds only "admin" or "clinician"
+            grid_ids=frozenset(g.id for g in user.grids),
+            language=user.language,
+        )
 
     @property
     def db_user_id(self) -> int | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -26,6 +29,18 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+# Argon2 is built to be slow (tenths of a second, 64 MiB each): checked on the event loop, a burst of
+# wrong passwords would stall every request. Its own few threads bound the CPU and memory a burst can
+# take and keep the loop's default executor free for the DNS lookups of new database connections.
+_hash_threads = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="password-hash")
+
+
+async def check_password(password_hash: str | None, password: str) -> bool:
+    """:func:`verify_password` off the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_hash_threads, verify_password, password_hash, password)
 
 
 def new_access_code() -> str:

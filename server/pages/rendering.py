@@ -241,15 +241,26 @@ def request_locale(request: Request, saved: str | None = None) -> str:
                           accept_language=request.headers.get("accept-language"))
 
 
-async def get_page(request: Request, ctx: Annotated[AppContext, Depends(get_ctx)], session: PageSession) -> Page:
-    staff = await load_staff(session, ctx, request.cookies.get(STAFF_COOKIE))
-    principal = await load_subject(session, ctx, request.cookies.get(SUBJECT_COOKIE))
-    subject = principal.subject if principal else None
+def _page(request: Request, ctx: AppContext, session: AsyncSession, staff: Staff | None,
+          subject: Subject | None) -> Page:
     saved = staff.language if staff else (subject.language if subject else None)
     cookie = request.cookies.get(CSRF_COOKIE)
     return Page(request=request, ctx=ctx, session=session, staff=staff, subject=subject,
                 locale=request_locale(request, saved), csrf_cookie=cookie or secrets.token_urlsafe(24),
                 csrf_is_new=not cookie)
+
+
+async def get_page(request: Request, ctx: Annotated[AppContext, Depends(get_ctx)], session: PageSession) -> Page:
+    staff = await load_staff(session, ctx, request.cookies.get(STAFF_COOKIE))
+    principal = await load_subject(session, ctx, request.cookies.get(SUBJECT_COOKIE))
+    return _page(request, ctx, session, staff, principal.subject if principal else None)
+
+
+async def get_sign_in_page(request: Request, ctx: Annotated[AppContext, Depends(get_ctx)],
+                           session: PageSession) -> Page:
+    """A page that signs someone in: nobody is signed in on it yet, and its session stays unused (so
+    holds no pooled connection) while the sign-in runs its own units of work."""
+    return _page(request, ctx, session, None, None)
 
 
 def _next_path(request: Request) -> str:
@@ -276,6 +287,7 @@ async def get_subject_page(page: Annotated[Page, Depends(get_page)]) -> Page:
 
 
 AnyPage = Annotated[Page, Depends(get_page)]
+SignInPage = Annotated[Page, Depends(get_sign_in_page)]
 StaffPage = Annotated[Page, Depends(get_staff_page)]
 AdminPage = Annotated[Page, Depends(get_admin_page)]
 SubjectPage = Annotated[Page, Depends(get_subject_page)]

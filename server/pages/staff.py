@@ -6,10 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from server import i18n
-from server.auth.router import staff_login
-from server.deps import STAFF_COOKIE
+from server.deps import STAFF_COOKIE, client_address
 from server.errors import AppError
-from server.pages.rendering import LANG_COOKIE, AnyPage, safe_next
+from server.pages.rendering import LANG_COOKIE, AnyPage, SignInPage, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,13 +35,14 @@ async def login_form(page: AnyPage, next: str | None = None, signed_out: str | N
 
 
 @router.post("/login")
-async def login(page: AnyPage, request: Request) -> Response:
+async def login(page: SignInPage, request: Request) -> Response:
     form = await page.form()
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:200]
     next_path = safe_next(str(form.get("next", "")), "")
     try:
-        user = await staff_login(page.ctx, page.session, request, username, password)
+        user = await page.ctx.sign_ins.staff(username=username, password=password,
+                                             address=client_address(request), now=page.ctx.now())
     except AppError as error:
         detail = i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
         response = page.render("staff/login.html", status_code=error.status_code, next=next_path,

@@ -16,13 +16,12 @@ from monitoring import SYMPTOM_CODES, observation_day
 from server import i18n, labels
 from server.alerts.service import open_alert
 from server.auth.principal import SubjectPrincipal
-from server.auth.router import subject_login
-from server.deps import SUBJECT_COOKIE
+from server.deps import SUBJECT_COOKIE, client_address
 from server.errors import AppError, Conflict, Invalid
 from server.me.router import windows_today
 from server.models import ACTIVE, Reading, Subject
 from server.pages import charts, queries
-from server.pages.rendering import AnyPage, Page, SubjectPage, parse_uuid
+from server.pages.rendering import AnyPage, Page, SignInPage, SubjectPage, parse_uuid
 from server.readings.schemas import ReadingCreate
 from server.readings.service import add_reading, list_readings
 
@@ -33,11 +32,11 @@ CALLBACK = "callback_request"
 
 
 @router.get("/s/{code}")
-async def open_personal_link(code: str, page: AnyPage, request: Request) -> Response:
+async def open_personal_link(code: str, page: SignInPage, request: Request) -> Response:
     """The personal link: signs the person in and lands them on their page."""
     ctx = page.ctx
     try:
-        subject = await subject_login(ctx, page.session, request, code)
+        subject = await ctx.sign_ins.subject(access_code=code, address=client_address(request), now=ctx.now())
     except AppError as error:
         response = page.render("subject/bad_link.html", status_code=error.status_code,
                                detail=_error_text(page, error))
