@@ -1,5 +1,13 @@
 """Pure domain rules of homewatch: plain values in, decisions out; no I/O, no clock of its own."""
 
+from monitoring.attendance import (
+    HeldWindow,
+    WindowState,
+    WindowToday,
+    awaits_reading,
+    todays_windows,
+    window_missing,
+)
 from monitoring.days import observation_day, planned_end_date
 from monitoring.flags import (
     STATUS_RANK,
@@ -9,10 +17,11 @@ from monitoring.flags import (
     SweepParameters,
     abnormal_until,
     evaluate,
+    missed_twice,
     severity,
     sweep_parameters,
 )
-from monitoring.release import Eligibility, Reason, release_eligibility
+from monitoring.release import Eligibility, Reason, period_over, release_eligibility
 from monitoring.rules import Rules, WindowSpec, parse_windows
 from monitoring.state import SubjectState, apply_reading, record_filled_window
 from monitoring.symptoms import SYMPTOM_CODES, normalise_symptoms
@@ -40,6 +49,7 @@ __all__ = [
     "Eligibility",
     "Evaluation",
     "Flag",
+    "HeldWindow",
     "ReadingRejected",
     "Reason",
     "Rules",
@@ -49,25 +59,32 @@ __all__ = [
     "TemperatureClass",
     "WindowInstance",
     "WindowSpec",
+    "WindowState",
+    "WindowToday",
     "abnormal_until",
     "apply_reading",
+    "awaits_reading",
     "check_taken_at",
     "classify",
     "day_start",
     "evaluate",
     "latest_closed_window",
     "local_date",
+    "missed_twice",
     "next_boundary",
     "normalise_symptoms",
     "normalise_temperature",
     "observation_day",
     "open_window",
     "parse_windows",
+    "period_over",
     "planned_end_date",
     "record_filled_window",
     "release_eligibility",
     "severity",
     "sweep_parameters",
+    "todays_windows",
     "window_for",
+    "window_missing",
     "windows_on",
 ]

@@ -1,25 +1,17 @@
 """A subject's roster status and flags at a given instant.
 
-The server also computes the status in SQL for its periodic sweep, from :func:`sweep_parameters` and
-the stored :func:`abnormal_until`::
-
-    CASE WHEN abnormal_until > :now THEN 'abnormal'
-         WHEN :closed_start IS NOT NULL AND :closed_date >= start_date
-              AND (enrolled_at IS NULL OR enrolled_at <= :closed_enrolled_by)
-              AND :closed_start NOT IN (filled windows) THEN 'missed'
-         WHEN :open_start IS NOT NULL AND :open_date >= start_date
-              AND :open_start NOT IN (filled windows) THEN 'due'
-         ELSE 'ok' END
-
-:func:`evaluate` derives its status from exactly these inputs, so both always agree.
+The server also computes the status in SQL for its periodic sweep (``server/roster/rules_sql.py``), from
+:func:`sweep_parameters` and the stored :func:`abnormal_until`; every decision there has its Python twin
+here or in :mod:`monitoring.attendance`, and a property test pins each pair on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from monitoring.attendance import HeldWindow, window_missing
 from monitoring.release import release_eligibility
 from monitoring.rules import Rules
 from monitoring.state import SubjectState, apply_reading, record_filled_window
@@ -42,6 +34,7 @@ __all__ = [
     "abnormal_until",
     "apply_reading",
     "evaluate",
+    "missed_twice",
     "record_filled_window",
     "sweep_parameters",
 ]
@@ -82,30 +75,30 @@ class Evaluation:
 
 @dataclass(frozen=True, slots=True)
 class SweepParameters:
-    """The per-instant inputs of the status, shared by every subject; bind them into the SQL sweep."""
+    """The per-instant inputs of every rule, shared by every subject; bind them into the SQL twins."""
 
     now: datetime
-    closed_start: datetime | None
-    closed_date: date | None
-    # Subjects enrolled after this instant are not held to the closed window (rules.enrolment_grace).
-    closed_enrolled_by: datetime | None
-    open_start: datetime | None
-    open_date: date | None
+    # The latest closed window (missed), the one before it (missed twice), and the open one (due).
+    closed: HeldWindow | None
+    closed_before: HeldWindow | None
+    opened: HeldWindow | None
     next_boundary: datetime
+    # Fevers and symptoms taken after this instant still count (``now - rules.flag_lookback``).
+    flag_cutoff: datetime
 
 
 def sweep_parameters(now: datetime, rules: Rules) -> SweepParameters:
     require_aware(now, "now")
     closed = latest_closed_window(now, rules)
+    before = latest_closed_window(closed.start, rules) if closed is not None else None
     opened = open_window(now, rules)
     return SweepParameters(
         now=now,
-        closed_start=closed.start if closed else None,
-        closed_date=closed.local_date if closed else None,
-        closed_enrolled_by=closed.end - rules.enrolment_grace if closed else None,
-        open_start=opened.start if opened else None,
-        open_date=opened.local_date if opened else None,
+        closed=HeldWindow.closed(closed, rules) if closed else None,
+        closed_before=HeldWindow.closed(before, rules) if before else None,
+        opened=HeldWindow.open(opened) if opened else None,
         next_boundary=next_boundary(now, rules),
+        flag_cutoff=now - rules.flag_lookback,
     )
 
 
@@ -142,8 +135,15 @@ def severity(state: SubjectState, now: datetime, rules: Rules) -> int:
     return SEVERITY_NONE
 
 
-def _unfilled(start: datetime | None, day: date | None, state: SubjectState) -> bool:
-    return start is not None and day is not None and day >= state.start_date and start not in state.filled_windows
+def _missing(window: HeldWindow | None, state: SubjectState) -> bool:
+    return window is not None and window_missing(state, window)
+
+
+def missed_twice(state: SubjectState, now: datetime, rules: Rules, *, sweep: SweepParameters | None = None) -> bool:
+    """Whether the last two closed windows both count against the person and both went unreported."""
+    if sweep is None:
+        sweep = sweep_parameters(now, rules)
+    return not state.released and _missing(sweep.closed, state) and _missing(sweep.closed_before, state)
 
 
 def evaluate(
@@ -176,12 +176,9 @@ def evaluate(
         raised.add(Flag.symptoms)
     # A window counts as missed only if the person was enrolled in good time before it closed: someone
     # enrolled at 15:00 has not missed the morning window and must not land on the roster as "missed".
-    if _unfilled(sweep.closed_start, sweep.closed_date, state) and (
-        state.enrolled_at is None
-        or (sweep.closed_enrolled_by is not None and state.enrolled_at <= sweep.closed_enrolled_by)
-    ):
+    if _missing(sweep.closed, state):
         raised.add(Flag.missed_reading)
-    if _unfilled(sweep.open_start, sweep.open_date, state):
+    if _missing(sweep.opened, state):
         raised.add(Flag.due)
     if release_eligibility(state, now, rules).eligible:
         raised.add(Flag.ready_for_release)

@@ -37,6 +37,11 @@ def _within(moment: datetime | None, now: datetime, span: timedelta) -> bool:
     return moment is not None and moment > now - span
 
 
+def period_over(state: SubjectState, now: datetime, rules: Rules) -> bool:
+    """Whether the observation period has ended: a release candidate, if still under observation."""
+    return not state.released and local_date(now, rules) >= state.planned_end_date
+
+
 def release_eligibility(state: SubjectState, now: datetime, rules: Rules) -> Eligibility:
     """Every unmet release rule, in a fixed order, so staff see all of them at once."""
     if state.released:
@@ -44,8 +49,7 @@ def release_eligibility(state: SubjectState, now: datetime, rules: Rules) -> Eli
         return Eligibility(False, (Reason("already_released", "This person has already been released."),))
 
     reasons: list[Reason] = []
-    today = local_date(now, rules)
-    if today < state.planned_end_date:
+    if not period_over(state, now, rules):
         end = state.planned_end_date.isoformat()
         reasons.append(
             Reason("period_not_over", f"The observation period runs until {end}.", {"planned_end_date": end})

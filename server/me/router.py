@@ -9,9 +9,10 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from monitoring import Rules, local_date, observation_day, windows_on
+from monitoring import Rules, WindowState, observation_day, todays_windows
 from server.deps import Ctx, CurrentSubject
 from server.models import ACTIVE, Subject
+from server.roster.status import subject_state
 from server.subjects.schemas import LastReading
 
 router = APIRouter(prefix="/me", tags=["me"])
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/me", tags=["me"])
 class WindowToday(BaseModel):
     start: datetime
     end: datetime
-    state: Literal["done", "open", "missed", "upcoming", "before_start"]
+    state: WindowState
 
 
 class MeRead(BaseModel):
@@ -39,25 +40,8 @@ class MeRead(BaseModel):
 
 
 def windows_today(subject: Subject, *, now: datetime, rules: Rules) -> list[WindowToday]:
-    today = local_date(now, rules)
-    filled = {w for w in (subject.filled_window_1, subject.filled_window_2) if w is not None}
-    result = []
-    for window in windows_on(today, rules):
-        state: Literal["done", "open", "missed", "upcoming", "before_start"]
-        if window.start in filled:
-            state = "done"
-        elif today < subject.start_date:
-            state = "before_start"
-        elif window.start <= now < window.end:
-            state = "open"
-        elif now >= window.end:
-            # As in the roster's rules: a window that opened before enrolment is not held against anyone.
-            held = subject.created_at <= window.end - rules.enrolment_grace
-            state = "missed" if held else "before_start"
-        else:
-            state = "upcoming"
-        result.append(WindowToday(start=window.start, end=window.end, state=state))
-    return result
+    return [WindowToday(start=w.start, end=w.end, state=w.state)
+            for w in todays_windows(subject_state(subject), now, rules)]
 
 
 @router.get("", response_model=MeRead)

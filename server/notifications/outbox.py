@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import WindowInstance, local_date, open_window, windows_on
 from server.context import AppContext
-from server.models import ACTIVE, Alert, Subject
+from server.models import Alert, Subject
 from server.models.notifications import FAILED, PENDING, SENDING, SENT, OutboxMessage, PushSubscription
 from server.notifications import messages
 from server.notifications.channels import (
@@ -35,6 +35,7 @@ from server.notifications.channels import (
     build_channels,
 )
 from server.notifications.messages import ALERT_TITLE, BATCH_TITLE, REMINDER_TEXT, REMINDER_TITLE, alert_line
+from server.roster import rules_sql
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -120,9 +121,7 @@ async def enqueue_reminders(session: AsyncSession, *, window: WindowInstance, se
         return case(*[(Subject.language == lang, literal(texts[lang])) for lang in texts],
                     else_=literal(texts[default_language]))
 
-    f1, f2 = Subject.filled_window_1, Subject.filled_window_2
-    unfilled = and_(or_(f1.is_(None), f1 != window.start), or_(f2.is_(None), f2 != window.start))
-    wanted = [Subject.state == ACTIVE, Subject.start_date <= window.local_date, unfilled]
+    wanted = [rules_sql.awaits_reading(window)]
     if not webpush:
         wanted.append(Subject.phone != "")
     elif not sms:

@@ -5,7 +5,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from monitoring import local_date
 from server.deps import Ctx, CurrentAdmin, CurrentStaff, CurrentSubject, SessionDep
 from server.errors import NotFound
 from server.notifications import service
@@ -75,7 +74,7 @@ async def release_candidates(
     """People (in the caller's grids) whose observation period is over, with whether the rules allow release."""
     now = ctx.now()
     rules = ctx.settings.rules
-    total, subjects = await service.release_candidates(session, staff=staff, today=local_date(now, rules),
+    total, subjects = await service.release_candidates(session, staff=staff, now=now, rules=rules,
                                                        limit=limit, offset=offset)
     items = []
     for subject in subjects:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from monitoring import Rules
 from server.auth.principal import Staff
 from server.errors import Conflict, NotFound
-from server.models import ACTIVE, Subject
+from server.models import Subject
 from server.models.notifications import FAILED, OUTBOX_STATUSES, PENDING, OutboxMessage, PushSubscription
+from server.roster import rules_sql
 
 
 async def outbox_page(session: AsyncSession, *, status: str | None, limit: int,
@@ -67,10 +69,10 @@ async def delete_push_subscription(session: AsyncSession, *, subject_id: uuid.UU
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def release_candidates(session: AsyncSession, *, staff: Staff, today: date, limit: int,
+async def release_candidates(session: AsyncSession, *, staff: Staff, now: datetime, rules: Rules, limit: int,
                              offset: int) -> tuple[int, Sequence[Subject]]:
     """Active people whose planned observation period is over, earliest end first."""
-    where = (Subject.state == ACTIVE, Subject.planned_end_date <= today, staff.subject_filter())
+    where = (rules_sql.period_over(now, rules), staff.subject_filter())
     total = int(await session.scalar(select(func.count()).select_from(Subject).where(*where)) or 0)
     rows = (await session.scalars(
         select(Subject).where(*where).order_by(Subject.planned_end_date, Subject.full_name, Subject.id)

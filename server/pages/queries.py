@@ -10,8 +10,9 @@ from sqlalchemy import Date, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules, day_start, local_date
-from server.models import ACTIVE, RELEASED, Alert, Grid, Reading, RosterCount, Subject
+from server.models import RELEASED, Alert, Grid, Reading, RosterCount, Subject
 from server.pages.charts import DayCount
+from server.roster import rules_sql
 from server.roster.status import STATUS_BY_RANK, refresh_stale_statuses
 
 SUMMARY_DAYS = 14
@@ -94,8 +95,7 @@ async def daily_summary(session: AsyncSession, *, now: datetime, rules: Rules, s
 
 async def period_over(session: AsyncSession, *, now: datetime, rules: Rules, limit: int = 20) -> list[Subject]:
     """Active people whose observation period is over: the admin's release review list."""
-    today = local_date(now, rules)
     return list((await session.scalars(
-        select(Subject).where(Subject.state == ACTIVE, Subject.planned_end_date <= today)
+        select(Subject).where(rules_sql.period_over(now, rules))
         .order_by(Subject.planned_end_date, Subject.full_name).limit(limit)
     )).all())

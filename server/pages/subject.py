@@ -12,18 +12,18 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from monitoring import SYMPTOM_CODES, observation_day
+from monitoring import SYMPTOM_CODES, observation_day, todays_windows
 from server import i18n, labels
 from server.alerts.service import open_alert
 from server.auth.principal import SubjectPrincipal
 from server.deps import SUBJECT_COOKIE, client_address
 from server.errors import AppError, Conflict, Invalid
-from server.me.router import windows_today
 from server.models import ACTIVE, Reading, Subject
 from server.pages import charts, queries
 from server.pages.rendering import AnyPage, Page, SignInPage, SubjectPage, parse_uuid
 from server.readings.schemas import ReadingCreate
 from server.readings.service import add_reading, list_readings
+from server.roster.status import subject_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -77,7 +77,7 @@ async def _me_context(page: Page, **extra: Any) -> dict[str, Any]:
     last_method = next((r.method for r in readings if r.method), None)
     context: dict[str, Any] = {
         "day": observation_day(subject.start_date, now, rules),
-        "windows": windows_today(subject, now=now, rules=rules),
+        "windows": todays_windows(subject_state(subject), now, rules),
         "readings": readings,
         "chart": chart,
         "callback": callback,

@@ -4,7 +4,8 @@ Two paths write it, and a property test pins that they agree:
 - a new reading, alert or check-in re-evaluates one subject in Python (``monitoring.evaluate``);
 - time alone (a window opens or closes, a fever ages out) is applied by :func:`refresh_stale_statuses`,
   one SQL statement over the rows whose ``status_valid_until`` has passed, so the roster never loads
-  readings and a million subjects cost one indexed UPDATE at each window boundary.
+  readings and a million subjects cost one indexed UPDATE at each window boundary. Its expressions are
+  the SQL twins in :mod:`server.roster.rules_sql`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from monitoring import (
     Evaluation,
@@ -27,9 +27,10 @@ from monitoring import (
     severity,
     sweep_parameters,
 )
-from monitoring.flags import SEVERITY_NONE, STATUS_RANK
+from monitoring.flags import STATUS_RANK
 from server.domain_events import emit
 from server.models import ACTIVE, Subject
+from server.roster import rules_sql
 
 BULK_EVENT_THRESHOLD = 500
 STATUS_BY_RANK = {rank: status for status, rank in STATUS_RANK.items()}
@@ -72,38 +73,6 @@ def reevaluate(session: AsyncSession, subject: Subject, *, now: datetime, rules:
     return evaluation
 
 
-def status_rank_sql(
-    now: datetime, rules: Rules
-) -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[datetime]]:
-    """The SQL twins of ``monitoring.evaluate``'s status and ``monitoring.severity``, and the instant the
-    status stays valid until."""
-    p = sweep_parameters(now, rules)
-    f1, f2 = Subject.filled_window_1, Subject.filled_window_2
-
-    def unfilled(start: datetime) -> ColumnElement[bool]:
-        return and_(or_(f1.is_(None), f1 != start), or_(f2.is_(None), f2 != start))
-
-    whens: list[tuple[ColumnElement[bool], int]] = [(Subject.abnormal_until > p.now, Status.abnormal.rank)]
-    if p.closed_start is not None and p.closed_date is not None and p.closed_enrolled_by is not None:
-        whens.append((and_(Subject.start_date <= p.closed_date, Subject.created_at <= p.closed_enrolled_by,
-                           unfilled(p.closed_start)), Status.missed.rank))
-    if p.open_start is not None and p.open_date is not None:
-        whens.append((and_(Subject.start_date <= p.open_date, unfilled(p.open_start)), Status.due.rank))
-    rank = case(*whens, else_=Status.ok.rank)
-    cutoff = p.now - rules.flag_lookback
-    severity_sql = case(
-        (Subject.last_high_fever_at > cutoff, 0),
-        (Subject.last_fever_at > cutoff, 1),
-        (Subject.last_symptoms_at > cutoff, 2),
-        else_=SEVERITY_NONE,
-    )
-    valid_until = case(
-        (and_(Subject.abnormal_until > p.now, Subject.abnormal_until < p.next_boundary), Subject.abnormal_until),
-        else_=p.next_boundary,
-    )
-    return rank, severity_sql, valid_until
-
-
 @dataclass(frozen=True, slots=True)
 class StatusChange:
     subject_id: uuid.UUID
@@ -116,8 +85,10 @@ async def refresh_stale_statuses(session: AsyncSession, *, now: datetime, rules:
 
     Returns the subjects whose status changed (and queues their events). Safe to run from several
     processes at once: the UPDATEs are idempotent and row locks serialise them."""
-    rank, severity_sql, valid_until = status_rank_sql(now, rules)
-    stale = and_(Subject.state == ACTIVE, Subject.status_valid_until <= now)
+    p = sweep_parameters(now, rules)
+    rank, severity_sql = rules_sql.status_rank(p), rules_sql.severity(p)
+    valid_until = rules_sql.status_valid_until(p, session.bind.dialect.name)
+    stale = and_(rules_sql.under_observation(), Subject.status_valid_until <= now)
     changed_rows = (
         await session.execute(
             update(Subject)

@@ -15,18 +15,18 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, text, update
+from sqlalchemy import exists, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring import WindowInstance, latest_closed_window, next_boundary
+from monitoring import latest_closed_window, next_boundary, sweep_parameters
 from server.alerts.service import open_alert
 from server.auth.principal import SYSTEM_STAFF
 from server.context import AppContext
-from server.models import ACTIVE, Alert, Subject
+from server.models import Alert, Subject
 from server.models.checkins import CONNECTING, FAILED, LIVE, Checkin
 from server.notifications.outbox import enqueue_reminders, next_reminder_at, window_to_remind
+from server.roster import rules_sql
 from server.roster.status import StatusChange, refresh_stale_statuses
 from server.settings import Settings
 
@@ -44,28 +44,21 @@ async def _try_lock(session: AsyncSession) -> bool:
     return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY}))
 
 
-def _unfilled(window: WindowInstance) -> Any:
-    f1, f2 = Subject.filled_window_1, Subject.filled_window_2
-    return and_(or_(f1.is_(None), f1 != window.start), or_(f2.is_(None), f2 != window.start))
-
-
 async def open_missed_twice_alerts(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
-    """A ``missed_twice`` alert for everyone whose last two closed windows both went without a reading.
+    """A ``missed_twice`` alert for everyone whose last two closed windows both count against them and
+    both went without a reading (``monitoring.missed_twice``).
 
     At most one per closed window: nobody gets a second one while one is open, nor after an
     acknowledged one that was opened since this window closed."""
     rules = settings.rules
     last = latest_closed_window(now, rules)
-    before = latest_closed_window(last.start, rules) if last is not None else None
-    if last is None or before is None:
+    if last is None:
         return 0
+    p = sweep_parameters(now, rules)
     already = exists().where(Alert.subject_id == Subject.id, Alert.kind == MISSED_TWICE,
                              or_(Alert.status == "open", Alert.opened_at >= last.end))
     subjects = (await session.scalars(
-        select(Subject)
-        .where(Subject.state == ACTIVE, Subject.start_date <= before.local_date, _unfilled(last), _unfilled(before),
-               ~already)
-        .order_by(Subject.id).with_for_update()
+        select(Subject).where(rules_sql.missed_twice(p), ~already).order_by(Subject.id).with_for_update()
     )).all()
     for subject in subjects:
         await open_alert(session, actor=SYSTEM_STAFF, subject=subject, kind=MISSED_TWICE, now=now, rules=rules,

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from monitoring import (
     STATUS_RANK,
     Flag,
+    HeldWindow,
     Rules,
     Status,
     SubjectState,
@@ -18,6 +19,7 @@ from monitoring import (
     apply_reading,
     evaluate,
     local_date,
+    missed_twice,
     record_filled_window,
     severity,
     sweep_parameters,
@@ -182,14 +184,27 @@ def test_sweep_parameters_name_the_windows_the_status_depends_on() -> None:
     parameters = sweep_parameters(sh(3, 18), RULES)
     assert parameters == SweepParameters(
         now=sh(3, 18),
-        closed_start=window_start(3, 0),
-        closed_date=date(2020, 2, 3),
-        closed_enrolled_by=window_start(3, 0) + timedelta(hours=3),  # 11:00 close minus an hour's grace
-        open_start=window_start(3, 1),
-        open_date=date(2020, 2, 3),
+        # 11:00 close minus an hour's grace
+        closed=HeldWindow(window_start(3, 0), date(2020, 2, 3), window_start(3, 0) + timedelta(hours=3)),
+        closed_before=HeldWindow(window_start(2, 1), date(2020, 2, 2), window_start(2, 1) + timedelta(hours=3)),
+        opened=HeldWindow(window_start(3, 1), date(2020, 2, 3), None),
         next_boundary=sh(3, 21),
+        flag_cutoff=sh(2, 18),
     )
-    assert sweep_parameters(MIDDAY, RULES).open_start is None
+    assert sweep_parameters(MIDDAY, RULES).opened is None
+
+
+def test_missed_twice_needs_both_closed_windows_to_count_and_be_empty() -> None:
+    evening_over = sh(3, 21, 1)
+    assert missed_twice(state(), evening_over, RULES)
+    assert not missed_twice(MORNING_DONE, evening_over, RULES)
+    assert not missed_twice(state(released=True), evening_over, RULES)
+    # Enrolled at 20:30: the evening window closes within the grace, the morning one before enrolment.
+    assert not missed_twice(state(start_date=date(2020, 2, 3), enrolled_at=sh(3, 20, 30)), evening_over, RULES)
+    # Enrolled at 09:00 on the first day: both of that day's windows count.
+    assert missed_twice(state(start_date=date(2020, 2, 3), enrolled_at=sh(3, 9)), evening_over, RULES)
+    # Observation starting today: yesterday evening does not count, so this morning alone is not twice.
+    assert not missed_twice(state(start_date=date(2020, 2, 3)), sh(3, 11, 1), RULES)
 
 
 def test_abnormal_until_is_one_lookback_after_the_latest_fever_or_symptom() -> None:
@@ -318,17 +333,14 @@ def scenarios(draw: st.DrawFn) -> tuple[Rules, datetime, SubjectState]:
 
 def sql_case(subject: SubjectState, p: SweepParameters, rules: Rules) -> Status:
     """The sweep's CASE expression, transcribed as the server writes it."""
-    moments = [t for t in (subject.last_fever_at, subject.last_symptoms_at) if t is not None]
-    until = max(moments) + rules.flag_lookback if moments else None
-    if until is not None and until > p.now:
+    if any(t is not None and t > p.flag_cutoff
+           for t in (subject.last_high_fever_at, subject.last_fever_at, subject.last_symptoms_at)):
         return Status.abnormal
-    if p.closed_start and p.closed_date and p.closed_date >= subject.start_date and p.closed_enrolled_by:
-        enrolled_in_time = subject.enrolled_at is None or subject.enrolled_at <= p.closed_enrolled_by
-        if enrolled_in_time and p.closed_start not in subject.filled_windows:
-            return Status.missed
-    if p.open_start and p.open_date and p.open_date >= subject.start_date:
-        if p.open_start not in subject.filled_windows:
-            return Status.due
+    for window, status in ((p.closed, Status.missed), (p.opened, Status.due)):
+        if window is None or window.local_date < subject.start_date or window.start in subject.filled_windows:
+            continue
+        if window.enrolled_by is None or subject.enrolled_at is None or subject.enrolled_at <= window.enrolled_by:
+            return status
     return Status.ok
 
 

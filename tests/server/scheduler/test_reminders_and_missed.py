@@ -92,7 +92,9 @@ async def test_push_key_is_published_when_configured(client: httpx.AsyncClient) 
 async def test_missed_twice_opens_one_alert_per_window(
     app_ctx: AppContext, world: World, client: httpx.AsyncClient, clock: Clock,
 ) -> None:
-    late = await enrol(app_ctx, world.grid_a, name="赵六", phone="13500135000", start_date=date(2026, 3, 9))
+    # Enrolled yesterday morning, so yesterday evening's window counts against them too.
+    late = await enrol(app_ctx, world.grid_a, name="赵六", phone="13500135000", start_date=date(2026, 3, 9),
+                       now=datetime(2026, 3, 9, 0, 0, tzinfo=UTC))
     morning_closed = datetime(2026, 3, 10, 3, 0, 1, tzinfo=UTC)  # 11:00:01: yesterday evening and this morning missed
 
     async def alerts() -> list[Alert]:
@@ -133,3 +135,20 @@ async def test_release_candidates_are_listed_in_scope(
     assert isinstance(body["items"][0]["eligible"], bool) and "reasons" in body["items"][0]
     everyone = await client.get("/api/v1/release-candidates", headers=world.admin_h, params={"limit": 1})
     assert everyone.json()["total"] == 2 and len(everyone.json()["items"]) == 1
+
+
+async def test_missed_twice_spares_people_enrolled_within_the_grace(
+    app_ctx: AppContext, world: World, clock: Clock,
+) -> None:
+    # Enrolled at 20:30 on the day observation starts: neither the morning window nor the evening one
+    # (it closes at 21:00, within the hour's grace) is held against them, as the roster says.
+    evening = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
+    newcomer = await enrol(app_ctx, world.grid_a, name="周九", phone="13200132000", now=evening)
+    after_evening = datetime(2026, 3, 10, 13, 0, 1, tzinfo=UTC)
+    await sweep_once(app_ctx, after_evening)
+    async with app_ctx.db.session() as session:
+        alerted = set((await session.scalars(select(Alert.subject_id).where(Alert.kind == "missed_twice"))).all())
+        status = await session.scalar(select(Subject.status_rank).where(Subject.id == newcomer.id))
+    # The two people enrolled in the morning did miss both windows; the newcomer is fine.
+    assert alerted == {world.subject_a.id, world.subject_b.id}
+    assert status == 3

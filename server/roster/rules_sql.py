@@ -1,0 +1,116 @@
+"""The SQL twins of the rules in ``monitoring/``: every SQL expression that decides something about a person.
+
+Each expression here is built from the parameters ``monitoring`` computes (:class:`SweepParameters`,
+:class:`WindowInstance`, a local date) and mirrors one Python rule, named beside it;
+``tests/server/roster/test_rules_sql.py`` runs both on SQLite and PostgreSQL over generated people,
+clocks, windows and time zones and asserts they agree. Nothing outside this module writes a rule in SQL:
+a copy without such a twin is how the missed-twice alert once came to ignore the enrolment grace.
+
+No expression does time-zone arithmetic in SQL: windows, local dates and cut-offs arrive as parameters,
+so both databases compare plain UTC instants and dates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Interval, and_, case, false, func, literal, or_, type_coerce
+from sqlalchemy.sql.elements import ColumnElement
+
+from monitoring import HeldWindow, Rules, Status, SweepParameters, WindowInstance, local_date
+from monitoring.flags import SEVERITY_NONE
+from server.db import UTCDateTime
+from server.models import ACTIVE, Subject
+
+_ONE_SECOND = timedelta(seconds=1)
+
+
+def under_observation() -> ColumnElement[bool]:
+    """``not SubjectState.released``."""
+    return Subject.state == ACTIVE
+
+
+def window_missing(window: HeldWindow) -> ColumnElement[bool]:
+    """``monitoring.window_missing``: the window counts against the person and holds no reading of theirs.
+
+    ``created_at`` is never NULL in the database, so the rule's "no enrolment time" case cannot occur."""
+    f1, f2 = Subject.filled_window_1, Subject.filled_window_2
+    conditions = [
+        Subject.start_date <= window.local_date,
+        or_(f1.is_(None), f1 != window.start),
+        or_(f2.is_(None), f2 != window.start),
+    ]
+    if window.enrolled_by is not None:
+        conditions.append(Subject.created_at <= window.enrolled_by)
+    return and_(*conditions)
+
+
+def _flagged(column: ColumnElement[datetime | None], p: SweepParameters) -> ColumnElement[bool]:
+    # NULL compares as unknown, which CASE and WHERE treat as false: "never" is not within the lookback.
+    return column > p.flag_cutoff
+
+
+def status_rank(p: SweepParameters) -> ColumnElement[int]:
+    """The rank of ``monitoring.evaluate(...).status`` for a person under observation."""
+    whens: list[tuple[ColumnElement[bool], int]] = [(
+        or_(_flagged(Subject.last_high_fever_at, p), _flagged(Subject.last_fever_at, p),
+            _flagged(Subject.last_symptoms_at, p)),
+        Status.abnormal.rank,
+    )]
+    if p.closed is not None:
+        whens.append((window_missing(p.closed), Status.missed.rank))
+    if p.opened is not None:
+        whens.append((window_missing(p.opened), Status.due.rank))
+    return case(*whens, else_=Status.ok.rank)
+
+
+def severity(p: SweepParameters) -> ColumnElement[int]:
+    """``monitoring.severity``: 0 high fever, 1 fever, 2 symptoms, 3 nothing abnormal."""
+    return case(
+        (_flagged(Subject.last_high_fever_at, p), 0),
+        (_flagged(Subject.last_fever_at, p), 1),
+        (_flagged(Subject.last_symptoms_at, p), 2),
+        else_=SEVERITY_NONE,
+    )
+
+
+def _plus(column: ColumnElement[datetime | None], span: timedelta, dialect: str) -> ColumnElement[datetime]:
+    if dialect == "postgresql":
+        return type_coerce(column + literal(span, Interval()), UTCDateTime())
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' text: shift the whole seconds with datetime() and keep the
+    # microseconds as they were (datetime() itself would round them to milliseconds).
+    shifted = func.datetime(func.substr(column, 1, 19), f"+{int(span.total_seconds())} seconds")
+    return type_coerce(shifted.concat(func.substr(column, 20)), UTCDateTime())
+
+
+def status_valid_until(p: SweepParameters, dialect: str) -> ColumnElement[datetime]:
+    """``monitoring.evaluate(...).status_valid_until``: the next boundary, or earlier when a fever or
+    symptom ages out before it."""
+    lookback = p.now - p.flag_cutoff
+    if lookback % _ONE_SECOND:
+        raise ValueError("The flag lookback must be a whole number of seconds.")
+    boundary = literal(p.next_boundary, UTCDateTime())
+    expiries = [
+        case((_flagged(column, p), _plus(column, lookback, dialect)), else_=boundary)
+        for column in (Subject.last_fever_at, Subject.last_high_fever_at, Subject.last_symptoms_at)
+    ]
+    # LEAST on PostgreSQL; SQLite's scalar min() takes any number of arguments.
+    smallest = func.least if dialect == "postgresql" else func.min
+    return type_coerce(smallest(boundary, *expiries), UTCDateTime())
+
+
+def missed_twice(p: SweepParameters) -> ColumnElement[bool]:
+    """``monitoring.missed_twice``: the last two closed windows both count and both went unreported."""
+    if p.closed is None or p.closed_before is None:
+        return false()
+    return and_(under_observation(), window_missing(p.closed), window_missing(p.closed_before))
+
+
+def awaits_reading(window: WindowInstance) -> ColumnElement[bool]:
+    """``monitoring.awaits_reading``: who is reminded to report in the open ``window``."""
+    return and_(under_observation(), window_missing(HeldWindow.open(window)))
+
+
+def period_over(now: datetime, rules: Rules) -> ColumnElement[bool]:
+    """``monitoring.period_over``: release candidates, whose observation period has ended."""
+    return and_(under_observation(), Subject.planned_end_date <= local_date(now, rules))
