@@ -4,15 +4,21 @@ Created in the app's lifespan and kept on ``app.state.ctx``; nothing here is mod
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from server.auth.security import Tokens
 from server.auth.service import SignIns
 from server.db import Database, utcnow
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.events.bus import EventBus
+    from server.notifications.channels import Channel
+    from webrtc import MediaManager
 
 
 @dataclass
@@ -21,9 +27,15 @@ class AppContext:
     db: Database
     tokens: Tokens
     sign_ins: SignIns
-    services: dict[str, Any] = field(default_factory=dict)
     # Every rule takes "now" from here, so tests can stand at any instant without sleeping.
     clock: Callable[[], datetime] = utcnow
+    # The long-lived services: each is set by its own start function in the lifespan and cleared by its
+    # stop function, so outside the lifespan they are None (see the accessors beside each start function).
+    bus: EventBus | None = None
+    media: MediaManager | None = None
+    scheduler: asyncio.Task[None] | None = None
+    outbox_worker: asyncio.Task[None] | None = None
+    outbox_channels: dict[str, Channel] | None = None
 
     def now(self) -> datetime:
         return self.clock()

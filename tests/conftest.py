@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -156,17 +157,23 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 
 @pytest_asyncio.fixture
-async def app_ctx(settings: Settings, db: Database, clock: Clock) -> AsyncIterator[AppContext]:
-    app = create_app(settings, db=db)
-    ctx: AppContext = app.state.ctx
+async def app(settings: Settings, db: Database, clock: Clock) -> AsyncIterator[FastAPI]:
+    """The app on the test's database and clock, its lifespan running."""
+    application = create_app(settings, db=db)
+    ctx: AppContext = application.state.ctx
     ctx.clock = clock
-    async with app.router.lifespan_context(app):
-        ctx.services["app"] = app
-        yield ctx
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def app_ctx(app: FastAPI) -> AppContext:
+    ctx: AppContext = app.state.ctx
+    return ctx
 
 
 @pytest_asyncio.fixture
-async def client(app_ctx: AppContext) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app_ctx.services["app"])
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://homewatch.test") as http:
         yield http

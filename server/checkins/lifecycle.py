@@ -6,8 +6,6 @@ from server.context import AppContext
 from server.settings import Settings
 from webrtc import MediaConfig, MediaManager, parse_ice_servers
 
-MEDIA = "media"
-
 
 def media_config(settings: Settings) -> MediaConfig:
     return MediaConfig(
@@ -24,16 +22,18 @@ def media_config(settings: Settings) -> MediaConfig:
 
 def start_media(ctx: AppContext) -> MediaManager:
     manager = MediaManager(media_config(ctx.settings))
-    ctx.services[MEDIA] = manager
+    ctx.media = manager
     return manager
 
 
 async def stop_media(ctx: AppContext) -> None:
-    manager: MediaManager | None = ctx.services.pop(MEDIA, None)
+    manager, ctx.media = ctx.media, None
     if manager is not None:
         await manager.close()
 
 
 def media(ctx: AppContext) -> MediaManager:
-    manager: MediaManager = ctx.services[MEDIA]
-    return manager
+    """The running media manager (requests only arrive while the app runs)."""
+    if ctx.media is None:
+        raise RuntimeError("the media manager runs only inside the app's lifespan")
+    return ctx.media

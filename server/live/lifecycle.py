@@ -11,7 +11,7 @@ from server.events.bus import EventBus, create_event_bus
 async def start_bus(ctx: AppContext) -> EventBus:
     bus = create_event_bus(ctx.settings.redis_url, stream=ctx.settings.event_stream)
     await bus.start()
-    ctx.services["bus"] = bus
+    ctx.bus = bus
 
     async def publish(event_type: str, data: dict[str, Any]) -> None:
         await bus.publish(event_type, data)
@@ -22,6 +22,13 @@ async def start_bus(ctx: AppContext) -> EventBus:
 
 async def stop_bus(ctx: AppContext) -> None:
     ctx.db.publisher = None
-    bus: EventBus | None = ctx.services.pop("bus", None)
+    bus, ctx.bus = ctx.bus, None
     if bus is not None:
         await bus.stop()
+
+
+def event_bus(ctx: AppContext) -> EventBus:
+    """The running event bus (requests only arrive while the app runs)."""
+    if ctx.bus is None:
+        raise RuntimeError("the event bus runs only inside the app's lifespan")
+    return ctx.bus

@@ -10,8 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from server.deps import STAFF_COOKIE, Ctx, bearer_scheme, load_staff, request_token
 from server.errors import Unauthorized
-from server.events.bus import Event, EventBus
+from server.events.bus import Event
 from server.events.sse import encode_stream, event_stream
+from server.live.lifecycle import event_bus
 
 router = APIRouter(tags=["live"])
 
@@ -34,13 +35,12 @@ async def staff_events(
         staff = await load_staff(session, ctx, token)
     if staff is None:
         raise Unauthorized("Please sign in as a staff member.", headers={"WWW-Authenticate": "Bearer"})
-    bus: EventBus = ctx.services["bus"]
 
     def allow(event: Event) -> bool:
         grid_id = event.data.get("grid_id")
         return staff.is_admin or (isinstance(grid_id, int) and grid_id in staff.grid_ids)
 
-    stream = event_stream(bus, last_event_id=last_event_id or request.query_params.get("last_event_id"),
+    stream = event_stream(event_bus(ctx), last_event_id=last_event_id or request.query_params.get("last_event_id"),
                           allow=allow, heartbeat_seconds=max(1.0, min(heartbeat, 60.0)))
     # A plain streaming response: sse-starlette's per-message machinery cost a third of the latency at
     # a thousand streams. Streams end at shutdown through uvicorn's graceful-shutdown timeout.

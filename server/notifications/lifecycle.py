@@ -13,16 +13,17 @@ def start_worker(ctx: AppContext) -> None:
     if not ctx.settings.outbox_worker_enabled:
         return
     channels_for(ctx)  # a malformed channel setting fails start-up, not the first alert
-    ctx.services["outbox_worker"] = asyncio.create_task(run_worker(ctx), name="homewatch-outbox")
+    ctx.outbox_worker = asyncio.create_task(run_worker(ctx), name="homewatch-outbox")
 
 
 async def stop_worker(ctx: AppContext) -> None:
-    task: asyncio.Task[None] | None = ctx.services.pop("outbox_worker", None)
+    task, ctx.outbox_worker = ctx.outbox_worker, None
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    for channel in ctx.services.pop("outbox_channels", {}).values():
+    channels, ctx.outbox_channels = ctx.outbox_channels or {}, None
+    for channel in channels.values():
         close = getattr(channel, "aclose", None)
         if close is not None:
             await close()

@@ -163,11 +163,9 @@ class _Claimed:
 
 
 def channels_for(ctx: AppContext) -> dict[str, Channel]:
-    channels: dict[str, Channel] | None = ctx.services.get("outbox_channels")
-    if channels is None:
-        channels = build_channels(ctx.settings.channel_settings())
-        ctx.services["outbox_channels"] = channels
-    return channels
+    if ctx.outbox_channels is None:
+        ctx.outbox_channels = build_channels(ctx.settings.channel_settings())
+    return ctx.outbox_channels
 
 
 def _due(now: datetime) -> Any:

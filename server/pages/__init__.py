@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from server.pages import admin, checkins, roster, staff, subject, subject_detail
-from server.pages.rendering import STATIC_DIR, LoginRequired, error_response, login_redirect
+from server.pages.rendering import STATIC_DIR, LoginRequired, create_templates, error_response, login_redirect
 
 __all__ = ["error_response", "install", "wants_page"]
 
@@ -23,6 +23,7 @@ def wants_page(request: Request) -> bool:
 
 
 def install(app: FastAPI) -> None:
+    app.state.templates = create_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router)

@@ -36,13 +36,6 @@ CSRF_COOKIE = "hw_csrf"
 CSRF_FIELD = "csrf_token"
 BABEL_LOCALE = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "en": "en"}
 
-env = Environment(
-    loader=FileSystemLoader(TEMPLATES_DIR),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
 
 def _static_url(path: str) -> str:
     # The file's mtime in the URL lets browsers cache static files for long and still see a new release.
@@ -53,8 +46,22 @@ def _static_url(path: str) -> str:
     return f"/static/{path}?v={version}"
 
 
-env.globals["static_url"] = _static_url
-env.globals["labels"] = labels
+def create_templates() -> Environment:
+    """The pages' Jinja environment, with every global the templates use; one per app, made when the
+    pages are installed (see :func:`server.pages.install`)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(static_url=_static_url, labels=labels)
+    return env
+
+
+def templates(request: Request) -> Environment:
+    env: Environment = request.app.state.templates
+    return env
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -198,7 +205,7 @@ class Page:
         return response
 
     def render(self, template: str, *, status_code: int = 200, **context: Any) -> Response:
-        html = env.get_template(template).render(**self.template_context(), **context)
+        html = templates(self.request).get_template(template).render(**self.template_context(), **context)
         return self._finish(HTMLResponse(html, status_code=status_code))
 
     def redirect(self, url: str) -> Response:
@@ -306,8 +313,8 @@ def error_response(request: Request, exc: AppError) -> Response:
     locale = request_locale(request)
     detail = i18n.error_detail(locale, exc.message, exc.params, exc.extra, exc.detail)
     context = _base_context(request, ctx, locale, staff=None, subject=None, csrf_token=None)
-    html = env.get_template("error.html").render(**context, status_code=exc.status_code, detail=detail,
-                                                  error=exc.error)
+    html = templates(request).get_template("error.html").render(**context, status_code=exc.status_code,
+                                                                detail=detail, error=exc.error)
     response = HTMLResponse(html, status_code=exc.status_code, headers=exc.headers)
     if isinstance(exc, CsrfRefused) and not request.cookies.get(CSRF_COOKIE):
         # Without the cookie no form can ever pass; hand one out so that reloading the form helps.

@@ -121,12 +121,12 @@ async def run_forever(ctx: AppContext, *, sleep: Callable[[float], object] = asy
 
 def start(ctx: AppContext) -> asyncio.Task[None]:
     task = asyncio.create_task(run_forever(ctx), name="homewatch-status-sweep")
-    ctx.services["scheduler"] = task
+    ctx.scheduler = task
     return task
 
 
 async def stop(ctx: AppContext) -> None:
-    task: asyncio.Task[None] | None = ctx.services.pop("scheduler", None)
+    task, ctx.scheduler = ctx.scheduler, None
     if task is not None:
         task.cancel()
         try:

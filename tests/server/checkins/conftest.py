@@ -8,6 +8,7 @@ import httpx
 import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
 
+from server.checkins.lifecycle import media
 from server.context import AppContext
 from server.demo import DEMO_FACE
 from server.settings import Settings
@@ -32,8 +33,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 def manager(ctx: AppContext) -> MediaManager:
-    media: MediaManager = ctx.services["media"]
-    return media
+    return media(ctx)
 
 
 @pytest.fixture
