@@ -16,6 +16,7 @@ from server.alerts.router import router as alerts_router
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.checkins.lifecycle import start_media, stop_media
+from server.checkins.media import media_refusal
 from server.checkins.router import router as checkins_router
 from server.context import AppContext
 from server.db import Database
@@ -33,6 +34,7 @@ from server.scheduler import service as scheduler
 from server.settings import Settings
 from server.subjects.router import router as subjects_router
 from server.users.router import router as users_router
+from webrtc import MediaError
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         detail = i18n.error_detail(locale, exc.message, exc.params, exc.extra, exc.detail)
         body: dict[str, Any] = {"error": exc.error, "detail": detail, **exc.extra}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(MediaError)
+    async def media_error(request: Request, exc: MediaError) -> Response:
+        return await app_error(request, media_refusal(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

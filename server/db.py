@@ -10,13 +10,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -66,13 +60,9 @@ Publisher = Callable[[str, dict[str, Any]], Awaitable[None]]
 class Database:
     """Owns the engine and hands out sessions; the app keeps exactly one."""
 
-    def __init__(self, engine: AsyncEngine, *, bind: AsyncEngine | AsyncConnection | None = None) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        kwargs: dict[str, Any] = {"expire_on_commit": False, "autoflush": False}
-        if isinstance(bind, AsyncConnection):
-            # Tests run each case inside one outer transaction; our commits become savepoints.
-            kwargs["join_transaction_mode"] = "create_savepoint"
-        self.sessionmaker = async_sessionmaker(bind or engine, **kwargs)
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         # Set by the app once its event bus runs; events are dropped (after commit) until then.
         self.publisher: Publisher | None = None
 

@@ -122,7 +122,7 @@ def role(_: T, code: str) -> str:
 
 def source(_: T, code: str) -> str:
     return {"self": _("Self-reported"), "clinician": _("Entered by staff"),
-            "checkin": _("Video check-in")}.get(code, code)
+            "video": _("Video check-in")}.get(code, code)
 
 
 def release_reason(_: T, code: str, params: Mapping[str, Any], fallback: str,
@@ -158,16 +158,23 @@ def rejection(locale: str, code: str | None, params: Mapping[str, Any] | None, f
 def audit_action(_: T, code: str) -> str:
     return {
         "staff.login": _("Signed in"),
+        "user.created": _("Created a staff account"),
+        "user.updated": _("Changed a staff account"),
+        "grid.created": _("Created a grid"),
         "subject.enrolled": _("Enrolled a person"),
+        "subjects.census_imported": _("Enrolled a census list"),
         "subject.viewed": _("Opened a record"),
         "subject.readings_viewed": _("Looked at readings"),
         "subject.note_updated": _("Changed the clinician note"),
         "subject.access_code_reissued": _("Issued a new personal link"),
         "subject.released": _("Released a person"),
-        "subject.signed_in": _("Person opened their link"),
         "reading.created": _("Reading stored"),
         "alert.opened": _("Alert opened"),
         "alert.acknowledged": _("Alert acknowledged"),
-        "grid.created": _("Created a grid"),
-        "user.created": _("Created a staff account"),
+        "checkin.started": _("Started a video check-in"),
+        "checkin.list_viewed": _("Looked at video check-ins"),
+        "checkin.viewed": _("Opened a video check-in"),
+        "checkin.snapshot_viewed": _("Looked at a check-in picture"),
+        "checkin.watched": _("Watched a check-in live"),
+        "call.requested": _("Rang a person for a video call"),
     }.get(code, code)

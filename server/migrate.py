@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -46,7 +45,3 @@ async def upgrade_connection(connection: AsyncConnection, revision: str = "heads
         command.upgrade(config, revision)
 
     await connection.run_sync(run)
-
-
-def upgrade_sync(url: str, revision: str = "heads") -> None:
-    asyncio.run(upgrade(url, revision))

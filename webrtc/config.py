@@ -8,6 +8,8 @@ from pathlib import Path
 
 from aiortc import RTCConfiguration, RTCIceServer
 
+from .errors import InvalidMediaConfig
+
 _ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
 
 
@@ -19,10 +21,10 @@ class IceServer:
 
     def __post_init__(self) -> None:
         if not self.urls:
-            raise ValueError("an ICE server needs at least one URL")
+            raise InvalidMediaConfig("an ICE server needs at least one URL")
         for url in self.urls:
             if not url.startswith(_ICE_SCHEMES):
-                raise ValueError(f"ICE server URL {url!r} must start with stun:, stuns:, turn: or turns:")
+                raise InvalidMediaConfig(f"ICE server URL {url!r} must start with stun:, stuns:, turn: or turns:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +56,10 @@ class MediaConfig:
         }
         for name, value in positive.items():
             if value <= 0:
-                raise ValueError(f"{name} must be positive, got {value}")
+                raise InvalidMediaConfig(f"{name} must be positive, got {value}")
         if self.max_snapshots < 0 or self.min_completed_seconds < 0 or self.first_snapshot_delay_seconds < 0:
-            raise ValueError("max_snapshots, min_completed_seconds and first_snapshot_delay_seconds must be >= 0")
+            raise InvalidMediaConfig(
+                "max_snapshots, min_completed_seconds and first_snapshot_delay_seconds must be >= 0")
 
 
 def parse_ice_servers(text: str) -> tuple[IceServer, ...]:
@@ -68,7 +71,7 @@ def parse_ice_servers(text: str) -> tuple[IceServer, ...]:
         try:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"ICE servers: invalid JSON ({exc.msg} at position {exc.pos})") from None
+            raise InvalidMediaConfig(f"ICE servers: invalid JSON ({exc.msg} at position {exc.pos})") from None
         return tuple(_ice_server_from_json(item, position) for position, item in enumerate(items))
     return tuple(IceServer(urls=(url.strip(),)) for url in text.split(",") if url.strip())
 
@@ -76,23 +79,23 @@ def parse_ice_servers(text: str) -> tuple[IceServer, ...]:
 def _ice_server_from_json(item: object, position: int) -> IceServer:
     where = f"ICE servers: entry {position}"
     if not isinstance(item, dict):
-        raise ValueError(f"{where} must be an object with 'urls'")
+        raise InvalidMediaConfig(f"{where} must be an object with 'urls'")
     urls = item.get("urls")
     if isinstance(urls, str):
         urls = [urls]
     if not isinstance(urls, list) or not urls or not all(isinstance(url, str) for url in urls):
-        raise ValueError(f"{where}: 'urls' must be a URL or a non-empty list of URLs")
+        raise InvalidMediaConfig(f"{where}: 'urls' must be a URL or a non-empty list of URLs")
     unknown = set(item) - {"urls", "username", "credential"}
     if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+        raise InvalidMediaConfig(f"{where}: unknown keys {sorted(unknown)}")
     username, credential = item.get("username"), item.get("credential")
     for name, value in (("username", username), ("credential", credential)):
         if value is not None and not isinstance(value, str):
-            raise ValueError(f"{where}: '{name}' must be a string")
+            raise InvalidMediaConfig(f"{where}: '{name}' must be a string")
     try:
         return IceServer(urls=tuple(urls), username=username, credential=credential)
-    except ValueError as exc:
-        raise ValueError(f"{where}: {exc}") from None
+    except InvalidMediaConfig as exc:
+        raise InvalidMediaConfig(f"{where}: {exc}") from None
 
 
 def rtc_configuration(cfg: MediaConfig) -> RTCConfiguration:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .config import MediaConfig
+from .errors import AlreadyConnected, CapacityExceeded, ManagerClosed, NotLive
 from .session import (
     CallHostSession,
     CheckinResult,
@@ -23,12 +24,6 @@ from .session import (
 logger = logging.getLogger("webrtc")
 
 _CLOSE_GRACE_SECONDS = 15.0
-
-
-class CapacityExceeded(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"all media sessions are busy; retry in {retry_after} s")
-        self.retry_after = retry_after
 
 
 class MediaManager:
@@ -74,7 +69,7 @@ class MediaManager:
         self._admit()
         current = self._checkins.get(checkin_id)
         if current is not None:
-            raise ValueError(f"check-in {checkin_id} already has a connection")
+            raise AlreadyConnected(checkin_id)
         session = CheckinSession(
             checkin_id,
             self.config,
@@ -99,11 +94,11 @@ class MediaManager:
         viewer_id: str,
         on_ended: Callable[[], Awaitable[None]] | None = None,
     ) -> tuple[str, str]:
-        """Answer a clinician's offer with the subject's live video and audio. KeyError if the check-in
+        """Answer a clinician's offer with the subject's live video and audio. NotLive if the check-in
         is not connected (or negotiating) here. A viewer with the same id replaces the previous one."""
         checkin = self._checkins.get(checkin_id)
         if checkin is None or checkin.ending:
-            raise KeyError(checkin_id)
+            raise NotLive(checkin_id)
         key = (checkin_id, viewer_id)
         if (previous := self._viewers.pop(key, None)) is not None:
             previous.request_end(EndReason.ended_by_server)
@@ -141,7 +136,7 @@ class MediaManager:
 
     def _admit(self) -> None:
         if self._closed:
-            raise RuntimeError("the media manager is closed")
+            raise ManagerClosed()
         if self.active_count() >= self.config.max_sessions:
             raise CapacityExceeded(self._retry_after())
 
@@ -158,7 +153,7 @@ class MediaManager:
         try:
             answer = await session.negotiate(sdp, type)
             if self._closed:
-                raise RuntimeError("the media manager is closed")
+                raise ManagerClosed()
         except BaseException:
             forget()
             await session.abort()

@@ -23,6 +23,7 @@ from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
 from .config import MediaConfig, rtc_configuration
+from .errors import InvalidOffer
 from .snapshots import FaceDetector, encode_jpeg
 from .tracks import SwitchableTrack, drain, end_remote_track
 
@@ -137,16 +138,16 @@ class PeerSession:
 
     async def negotiate(self, sdp: str, type: str) -> tuple[str, str]:
         if type != "offer":
-            raise ValueError(f"expected an SDP offer, got {type!r}")
+            raise InvalidOffer(f"expected an SDP offer, got {type!r}")
         # aiortc's parser accepts almost any text as an empty session; refuse what is not SDP at all.
         if not sdp.lstrip().startswith("v=0") or "\nm=" not in sdp:
-            raise ValueError("invalid SDP offer: no session or media description")
+            raise InvalidOffer("invalid SDP offer: no session or media description")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=type))
         except Exception as exc:
             # Whatever aiortc's parser trips on, the cause is the untrusted offer.
             self.log.debug("rejected offer", exc_info=True)
-            raise ValueError(f"invalid SDP offer: {exc or type(exc).__name__}") from exc
+            raise InvalidOffer(f"invalid SDP offer: {exc or exc.__class__.__name__}") from exc
         self.prepare()
         # aiortc gathers all candidates inside setLocalDescription: the answer is complete (no trickle).
         await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -333,7 +334,7 @@ class CheckinSession(PeerSession):
 
     def prepare(self) -> None:
         if "video" not in self.remote:
-            raise ValueError("the offer has no video")
+            raise InvalidOffer("the offer has no video")
         if self.call_id is not None:
             for kind in sorted(self.offered_kinds() & {"audio", "video"}):
                 self.talkback[kind] = SwitchableTrack(kind)
@@ -523,7 +524,7 @@ class ViewerSession(PeerSession):
     def prepare(self) -> None:
         kinds = self.offered_kinds()
         if "video" not in kinds:
-            raise ValueError("the offer cannot receive video")
+            raise InvalidOffer("the offer cannot receive video")
         for kind in ("video", "audio"):
             track = self.checkin.subscribe(kind) if kind in kinds else None
             if track is not None:
@@ -567,7 +568,7 @@ class CallHostSession(PeerSession):
             self.proxies[kind] = SwitchableTrack(kind)
             self.pc.addTrack(self.proxies[kind])
         if "video" not in self.proxies:
-            raise ValueError("the offer has no video")
+            raise InvalidOffer("the offer has no video")
 
     def on_start(self) -> None:
         for kind in self.remote:

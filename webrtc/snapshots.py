@@ -7,6 +7,8 @@ import threading
 import cv2
 import numpy as np
 
+from .errors import SnapshotFailed
+
 # Haar cascades find faces down to ~24 px; a quarter-VGA image keeps a face at arm's length well above
 # that while costing a few milliseconds instead of tens.
 _DETECT_MAX_WIDTH = 320
@@ -46,5 +48,5 @@ class FaceDetector:
 def encode_jpeg(frame_bgr: np.ndarray, quality: int = 80) -> bytes:
     ok, buffer = cv2.imencode(".jpg", frame_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise ValueError("JPEG encoding failed")
+        raise SnapshotFailed("JPEG encoding failed")
     return buffer.tobytes()

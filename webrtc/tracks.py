@@ -53,10 +53,6 @@ class SwitchableTrack(MediaStreamTrack):
         self._pump: asyncio.Task[None] | None = None
         self._next_pts: int | None = None
 
-    @property
-    def has_source(self) -> bool:
-        return self._pump is not None and not self._pump.done()
-
     def set_source(self, source: MediaStreamTrack | None) -> None:
         """Forward `source` from now on (None: go quiet). The previous source is stopped."""
         if self._pump is not None:

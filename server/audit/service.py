@@ -17,11 +17,6 @@ class Actor(Protocol):
     def audit_actor(self) -> tuple[str, str, str]: ...
 
 
-class SystemActor:
-    def __init__(self, name: str = "system") -> None:
-        self.audit_actor = ("system", None, name)
-
-
 def record(
     session: AsyncSession,
     actor: Actor | None,

@@ -10,8 +10,17 @@ import uuid
 from server.checkins import service, storage
 from server.checkins.lifecycle import media
 from server.context import AppContext
-from server.errors import AppError, Invalid, NotFound
-from webrtc import CapacityExceeded, CheckinResult, Snapshot
+from server.errors import AppError, Conflict, Invalid, NotFound
+from webrtc import (
+    AlreadyConnected,
+    CapacityExceeded,
+    CheckinResult,
+    InvalidOffer,
+    ManagerClosed,
+    MediaError,
+    NotLive,
+    Snapshot,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +30,23 @@ class MediaBusy(AppError):
     error = "busy"
 
 
-def busy(exc: CapacityExceeded) -> MediaBusy:
-    return MediaBusy("All video lines are busy; please try again in {seconds} seconds.",
-                     seconds=exc.retry_after, headers={"Retry-After": str(exc.retry_after)})
+def media_refusal(exc: MediaError) -> AppError:
+    """The one translation of the media plane's refusals into answers; the app's handler for
+    :class:`MediaError` renders what this returns."""
+    match exc:
+        case CapacityExceeded(retry_after=seconds):
+            return MediaBusy("All video lines are busy; please try again in {seconds} seconds.",
+                             seconds=seconds, headers={"Retry-After": str(seconds)})
+        case ManagerClosed():
+            return MediaBusy("The video service is restarting; please try again in a minute.",
+                             headers={"Retry-After": "60"})
+        case InvalidOffer():
+            return Invalid("The video offer could not be used: {reason}", reason=str(exc))
+        case NotLive():
+            return NotFound("This check-in is not live.")
+        case AlreadyConnected():
+            return Conflict("This check-in is already connected.")
+    raise exc  # a refusal the app has no answer for: a 500, and a bug to fix here
 
 
 class CheckinRecorder:
@@ -65,32 +88,16 @@ async def begin_checkin(
             on_snapshot=recorder.on_snapshot, on_finished=recorder.on_finished,
             call_id=str(call_id) if call_id else None,
         )
-    except BaseException as exc:
+    except BaseException:
         async with ctx.db.session() as session:
             await service.discard(session, checkin_id=checkin.id)
-        if isinstance(exc, CapacityExceeded):
-            raise busy(exc) from exc
-        if isinstance(exc, ValueError):
-            raise Invalid("The video offer could not be used: {reason}", reason=str(exc)) from exc
         raise
     return checkin.id, answer_sdp, answer_type
 
 
 async def watch(ctx: AppContext, *, checkin_id: uuid.UUID, viewer_id: str, sdp: str, type: str) -> tuple[str, str]:
-    try:
-        return await media(ctx).watch(checkin_id=str(checkin_id), sdp=sdp, type=type, viewer_id=viewer_id)
-    except KeyError:
-        raise NotFound("This check-in is not live.") from None
-    except CapacityExceeded as exc:
-        raise busy(exc) from exc
-    except ValueError as exc:
-        raise Invalid("The video offer could not be used: {reason}", reason=str(exc)) from exc
+    return await media(ctx).watch(checkin_id=str(checkin_id), sdp=sdp, type=type, viewer_id=viewer_id)
 
 
 async def host_call(ctx: AppContext, *, call_id: uuid.UUID, sdp: str, type: str) -> tuple[str, str]:
-    try:
-        return await media(ctx).start_call_host(call_id=str(call_id), sdp=sdp, type=type)
-    except CapacityExceeded as exc:
-        raise busy(exc) from exc
-    except ValueError as exc:
-        raise Invalid("The video offer could not be used: {reason}", reason=str(exc)) from exc
+    return await media(ctx).start_call_host(call_id=str(call_id), sdp=sdp, type=type)

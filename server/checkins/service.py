@@ -254,12 +254,6 @@ async def get_call_for_host(session: AsyncSession, *, staff: Staff, call_id: uui
     return call
 
 
-async def end_call(session: AsyncSession, *, call_id: uuid.UUID, now: datetime) -> None:
-    call = await session.get(Call, call_id)
-    if call is not None and call.status == CALL_PENDING:
-        call.status, call.ended_at = CALL_ENDED, now
-
-
 # -- retention -------------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 import pytest
 
 from webrtc.config import IceServer, MediaConfig, browser_ice_servers, parse_ice_servers, rtc_configuration
+from webrtc.errors import InvalidMediaConfig
 
 
 def test_empty_text_means_no_ice_servers_and_no_default_stun():
@@ -45,10 +46,10 @@ def test_comma_separated_urls_become_one_server_each():
     ],
 )
 def test_unreadable_ice_servers_say_what_is_wrong(text, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InvalidMediaConfig, match=message):
         parse_ice_servers(text)
 
 
 def test_config_rejects_non_positive_limits():
-    with pytest.raises(ValueError, match="max_sessions"):
+    with pytest.raises(InvalidMediaConfig, match="max_sessions"):
         MediaConfig(max_sessions=0)

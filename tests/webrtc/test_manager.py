@@ -8,7 +8,7 @@ import pytest
 from aiortc import AudioStreamTrack
 from av import AudioFrame, VideoFrame
 
-from webrtc import CapacityExceeded, CheckinOutcome, MediaManager
+from webrtc import CapacityExceeded, CheckinOutcome, InvalidOffer, ManagerClosed, MediaManager, NotLive
 from webrtc.testing import SyntheticVideoTrack, connect_client, receive_frames, received_track
 
 from .conftest import FACE, CheckinProbe, eventually
@@ -101,11 +101,11 @@ async def test_offers_without_video_or_not_sdp_are_rejected(make_manager, client
     manager = make_manager()
     probe = CheckinProbe(manager, "c-bad")
 
-    with pytest.raises(ValueError, match="no video"):
+    with pytest.raises(InvalidOffer, match="no video"):
         await connect_client(probe.offer_to, AudioStreamTrack())
-    with pytest.raises(ValueError, match="invalid SDP"):
+    with pytest.raises(InvalidOffer, match="invalid SDP"):
         await probe.offer_to("hello", "offer")
-    with pytest.raises(ValueError, match="offer"):
+    with pytest.raises(InvalidOffer, match="offer"):
         await probe.offer_to("v=0", "answer")
     assert manager.active_count() == 0
     assert probe.results == []
@@ -133,7 +133,7 @@ async def test_sessions_beyond_max_sessions_are_refused_with_retry_after(make_ma
 async def test_viewer_receives_live_video_and_is_closed_when_the_checkin_ends(make_manager, clients):
     manager = make_manager(max_checkin_seconds=4)
     probe = CheckinProbe(manager, "c-watched")
-    with pytest.raises(KeyError):
+    with pytest.raises(NotLive):
         await manager.watch(checkin_id="c-watched", sdp="", type="offer", viewer_id="v")
     clients.append(await probe.connect(SyntheticVideoTrack.from_file(FACE), audio=True))
     ended = asyncio.Event()
@@ -281,7 +281,7 @@ async def test_close_ends_every_session_and_leaves_no_tasks(clients):
     for pc in clients:
         await pc.close()
     await eventually(lambda: asyncio.all_tasks() <= before | {asyncio.current_task()}, timeout=3)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ManagerClosed):
         await probe.offer_to("v=0", "offer")
 
 
