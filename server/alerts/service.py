@@ -13,18 +13,28 @@ from monitoring import Rules
 from server.alerts.schemas import AlertRead
 from server.audit import service as audit
 from server.audit.service import Actor
-from server.auth.principal import Staff
+from server.auth.principal import Staff, SubjectPrincipal
 from server.domain_events import emit
 from server.errors import Conflict, NotFound
-from server.models import Alert, Subject
+from server.models import ACTIVE, Alert, Reading, Subject
 from server.notifications.outbox import enqueue_staff_alert
 from server.roster.status import reevaluate
+from server.subjects.service import lock_subject
+
+CALLBACK = "callback_request"
 
 
 async def open_alert(session: AsyncSession, *, actor: Actor, subject: Subject, kind: str, now: datetime,
-                     rules: Rules, note: str | None = None, staff_channels: tuple[str, ...] = ()) -> Alert:
+                     rules: Rules, reading: Reading | None = None, note: str | None = None,
+                     staff_channels: tuple[str, ...] = ()) -> Alert:
+    """The one way an alert opens (an abnormal reading, two missed windows, a call-back request):
+    counted on the subject, its status re-evaluated, audited, sent to the staff channels and announced.
+
+    ``subject`` must be locked by the caller (see :func:`server.subjects.service.lock_subject`)."""
     alert = Alert(id=uuid.uuid4(), subject_id=subject.id, grid_id=subject.grid_id, kind=kind, status="open",
-                  opened_at=now, symptoms=[], note=note)
+                  opened_at=now, note=note, reading_id=reading.id if reading else None,
+                  temperature_c=reading.temperature_c if reading else None,
+                  symptoms=list(reading.symptoms) if reading else [])
     session.add(alert)
     subject.open_alerts += 1
     evaluation = reevaluate(session, subject, now=now, rules=rules)
@@ -34,6 +44,24 @@ async def open_alert(session: AsyncSession, *, actor: Actor, subject: Subject, k
     emit(session, "alert.opened", alert_id=str(alert.id), kind=kind, subject_id=str(subject.id),
          grid_id=subject.grid_id, status=evaluation.status.value, flags=[f.value for f in evaluation.flags])
     return alert
+
+
+async def open_alert_of_kind(session: AsyncSession, *, subject_id: uuid.UUID, kind: str) -> Alert | None:
+    return await session.scalar(
+        select(Alert).where(Alert.subject_id == subject_id, Alert.kind == kind, Alert.status == "open")
+        .order_by(Alert.opened_at.desc()).limit(1)
+    )
+
+
+async def request_callback(session: AsyncSession, *, subject_id: uuid.UUID, now: datetime, rules: Rules,
+                           staff_channels: tuple[str, ...] = ()) -> Alert | None:
+    """"Please call me back" from a person under observation: opens a ``callback_request`` alert the
+    clinicians of their grid see at once. None when released, or when their earlier request is still open."""
+    subject = await lock_subject(session, subject_id)
+    if subject.state != ACTIVE or await open_alert_of_kind(session, subject_id=subject.id, kind=CALLBACK):
+        return None
+    return await open_alert(session, actor=SubjectPrincipal(subject.id, subject), subject=subject, kind=CALLBACK,
+                            now=now, rules=rules, staff_channels=staff_channels)
 
 
 async def list_alerts(

@@ -33,6 +33,7 @@ from server.models.checkins import (
     CheckinSnapshot,
 )
 from server.roster.status import reevaluate, subject_state
+from server.subjects.service import lock_subject
 from webrtc import CheckinOutcome, CheckinResult
 
 # A subject sees a call this long after it was requested; an unanswered call then simply expires.
@@ -121,11 +122,7 @@ async def finish(
         if call is not None and call.status in (CALL_PENDING, CALL_JOINED):
             call.status, call.ended_at = CALL_ENDED, now
 
-    subject = await session.scalar(
-        select(Subject).where(Subject.id == checkin.subject_id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert subject is not None
+    subject = await lock_subject(session, checkin.subject_id)
     if result.outcome is CheckinOutcome.completed and subject.state == ACTIVE:
         # The rules' clock, not the media plane's: "today" must mean the same day for both.
         subject.last_checkin_completed_at = now

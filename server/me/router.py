@@ -14,6 +14,7 @@ from server.deps import Ctx, CurrentSubject
 from server.models import ACTIVE, Subject
 from server.roster.status import subject_state
 from server.subjects.schemas import LastReading
+from server.subjects.service import last_reading
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -57,10 +58,7 @@ async def who_am_i(me: CurrentSubject, ctx: Ctx) -> MeRead:
         observation_day=observation_day(subject.start_date, now, rules),
         duration_days=subject.duration_days,
         language=subject.language,
-        last_reading=(
-            LastReading(temperature_c=subject.last_temperature_c, taken_at=subject.last_reading_at)
-            if subject.last_reading_at is not None and subject.last_temperature_c is not None else None
-        ),
+        last_reading=last_reading(subject),
         released_at=subject.released_at,
         windows_today=windows_today(subject, now=now, rules=rules),
         hotline=ctx.settings.hotline,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from server import i18n
@@ -17,8 +15,10 @@ from server.audit import service as audit
 from server.errors import AppError, Invalid, NotFound
 from server.grids.service import create_grid, list_grids
 from server.models import Grid, Subject
+from server.notifications.service import release_candidates
 from server.pages import charts, queries
 from server.pages.rendering import AdminPage, Page, parse_uuid
+from server.roster.service import counts_by_grid
 from server.subjects import census
 from server.subjects import service as subjects
 from server.subjects.schemas import SubjectCreate
@@ -28,6 +28,7 @@ from server.users.service import create_user, list_users, update_user
 router = APIRouter(include_in_schema=False)
 
 AUDIT_PAGE = 50
+REVIEW_LIST = 20
 LANGUAGES = ("zh_Hans", "zh_Hant", "en")
 
 
@@ -50,7 +51,9 @@ def _validation_text(page: Page, error: ValidationError) -> str:
 @router.get("/admin")
 async def summary(page: AdminPage) -> Response:
     _ = page._
-    data = await queries.daily_summary(page.session, now=page.ctx.now(), rules=page.ctx.settings.rules,
+    assert page.staff is not None
+    now, rules = page.ctx.now(), page.ctx.settings.rules
+    data = await queries.daily_summary(page.session, staff=page.staff, now=now, rules=rules,
                                        sweep=not page.ctx.settings.scheduler_enabled)
     total_readings = sum(d.readings for d in data.days)
     chart = charts.daily_chart(
@@ -60,7 +63,8 @@ async def summary(page: AdminPage) -> Response:
                       fever=sum(d.abnormal for d in data.days)),
         readings_label=_("Readings"), abnormal_label=_("With fever"), day_label=page.fmt.short_date,
     )
-    review = await queries.period_over(page.session, now=page.ctx.now(), rules=page.ctx.settings.rules)
+    _total, review = await release_candidates(page.session, staff=page.staff, now=now, rules=rules,
+                                              limit=REVIEW_LIST, offset=0)
     return page.render("admin/summary.html", data=data, chart=chart, review=review, section="summary")
 
 
@@ -72,10 +76,7 @@ async def grids_page(page: AdminPage) -> Response:
 async def _grids(page: Page, *, status_code: int = 200, **extra: Any) -> Response:
     assert page.staff is not None
     grids = list(await list_grids(page.session, staff=page.staff))
-    rows = await page.session.execute(
-        select(Subject.grid_id, func.count()).where(Subject.state == "active").group_by(Subject.grid_id)
-    )
-    counts = {grid_id: count for grid_id, count in rows.all()}
+    counts = {grid_id: sum(by_status.values()) for grid_id, by_status in (await counts_by_grid(page.session)).items()}
     context = {"grids": grids, "counts": counts, "error": None, "created": None, "name": "", "section": "grids"}
     return page.render("admin/grids.html", status_code=status_code, **(context | extra))
 
@@ -247,10 +248,6 @@ async def audit_log(page: AdminPage, subject: str | None = None, page_no: str | 
     entries = list(await audit.list_entries(page.session, subject_id=subject_id, limit=AUDIT_PAGE + 1,
                                             offset=(number - 1) * AUDIT_PAGE))
     has_more = len(entries) > AUDIT_PAGE
-    ids = {e.subject_id for e in entries if e.subject_id is not None}
-    names: dict[uuid.UUID, str] = {}
-    if ids:
-        rows = await page.session.execute(select(Subject.id, Subject.full_name).where(Subject.id.in_(ids)))
-        names = {subject_id: name for subject_id, name in rows.all()}
+    names = await subjects.full_names(page.session, {e.subject_id for e in entries if e.subject_id is not None})
     return page.render("admin/audit.html", entries=entries[:AUDIT_PAGE], names=names, has_more=has_more,
                        page_no=number, subject_id=subject_id, section="audit")

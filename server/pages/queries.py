@@ -1,8 +1,7 @@
-"""Read-only queries only the pages need: the admin's daily summary and a few lookups."""
+"""Read-only queries only the pages need: the admin's daily summary."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -10,19 +9,14 @@ from sqlalchemy import Date, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules, day_start, local_date
-from server.models import RELEASED, Alert, Grid, Reading, RosterCount, Subject
+from server.auth.principal import Staff
+from server.grids.service import list_grids
+from server.models import RELEASED, Reading, Subject
 from server.pages.charts import DayCount
-from server.roster import rules_sql
+from server.roster.service import counts_by_grid
 from server.roster.status import STATUS_BY_RANK, refresh_stale_statuses
 
 SUMMARY_DAYS = 14
-
-
-async def open_alert_of_kind(session: AsyncSession, *, subject_id: uuid.UUID, kind: str) -> Alert | None:
-    return await session.scalar(
-        select(Alert).where(Alert.subject_id == subject_id, Alert.kind == kind, Alert.status == "open")
-        .order_by(Alert.opened_at.desc()).limit(1)
-    )
 
 
 @dataclass
@@ -54,22 +48,18 @@ def _local_day(column: object, session: AsyncSession, now: datetime, rules: Rule
     return func.date(column, literal(f"{int(offset.total_seconds() // 60):+d} minutes"))
 
 
-async def daily_summary(session: AsyncSession, *, now: datetime, rules: Rules, sweep: bool = True) -> Summary:
+async def daily_summary(session: AsyncSession, *, staff: Staff, now: datetime, rules: Rules,
+                        sweep: bool = True) -> Summary:
     if sweep:
         await refresh_stale_statuses(session, now=now, rules=rules)
     today = local_date(now, rules)
-    by_grid: dict[int, GridSummary] = {
-        grid.id: GridSummary(grid.id, grid.name)
-        for grid in (await session.scalars(select(Grid).order_by(Grid.name))).all()
-    }
+    by_grid = {grid.id: GridSummary(grid.id, grid.name) for grid in await list_grids(session, staff=staff)}
     counts = {status.value: 0 for status in STATUS_BY_RANK.values()}
-    # The trigger-kept counters: a district of a million people costs a read of grids × 4 rows.
-    rows = await session.execute(select(RosterCount.grid_id, RosterCount.status_rank, RosterCount.n))
-    for grid_id, rank, count in rows.all():
-        status = STATUS_BY_RANK[rank].value
-        counts[status] += count
+    for grid_id, by_status in (await counts_by_grid(session)).items():
+        for status, count in by_status.items():
+            counts[status] += count
         if grid_id in by_grid:
-            by_grid[grid_id].counts[status] = by_grid[grid_id].counts.get(status, 0) + count
+            by_grid[grid_id].counts = by_status
     released_today = await session.scalar(
         select(func.count()).select_from(Subject)
         .where(Subject.state == RELEASED, Subject.released_at >= day_start(today, rules))
@@ -91,11 +81,3 @@ async def daily_summary(session: AsyncSession, *, now: datetime, rules: Rules, s
         days.append(DayCount(current, readings, abnormal))
     return Summary(active=sum(counts.values()), released_today=released_today, counts=counts,
                    grids=list(by_grid.values()), days=days)
-
-
-async def period_over(session: AsyncSession, *, now: datetime, rules: Rules, limit: int = 20) -> list[Subject]:
-    """Active people whose observation period is over: the admin's release review list."""
-    return list((await session.scalars(
-        select(Subject).where(rules_sql.period_over(now, rules))
-        .order_by(Subject.planned_end_date, Subject.full_name).limit(limit)
-    )).all())

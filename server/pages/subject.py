@@ -10,25 +10,23 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from monitoring import SYMPTOM_CODES, observation_day, todays_windows
 from server import i18n, labels
-from server.alerts.service import open_alert
+from server.alerts.service import CALLBACK, open_alert_of_kind, request_callback
 from server.auth.principal import SubjectPrincipal
 from server.deps import SUBJECT_COOKIE, client_address
 from server.errors import AppError, Conflict, Invalid
-from server.models import ACTIVE, Reading, Subject
-from server.pages import charts, queries
+from server.models import ACTIVE
+from server.pages import charts
 from server.pages.rendering import AnyPage, Page, SignInPage, SubjectPage, parse_uuid
 from server.readings.schemas import ReadingCreate
-from server.readings.service import add_reading, list_readings
+from server.readings.service import add_reading, get_reading, list_readings
 from server.roster.status import subject_state
 
 router = APIRouter(include_in_schema=False)
 
 METHODS = ("forehead", "armpit", "ear", "oral")
-CALLBACK = "callback_request"
 
 
 @router.get("/s/{code}")
@@ -73,7 +71,7 @@ async def _me_context(page: Page, **extra: Any) -> dict[str, Any]:
             fever_label=_("fever {value}", value=page.fmt.temperature(rules.fever_c)),
             day_label=page.fmt.short_date,
         )
-    callback = await queries.open_alert_of_kind(page.session, subject_id=subject.id, kind=CALLBACK)
+    callback = await open_alert_of_kind(page.session, subject_id=subject.id, kind=CALLBACK)
     last_method = next((r.method for r in readings if r.method), None)
     context: dict[str, Any] = {
         "day": observation_day(subject.start_date, now, rules),
@@ -99,12 +97,8 @@ async def me(page: SubjectPage, saved: str | None = None, callback: str | None =
     assert subject is not None
     if subject.state != ACTIVE:
         return page.render("subject/released.html")
-    saved_reading = None
     saved_id = parse_uuid(saved) if saved else None
-    if saved_id is not None:
-        reading = await page.session.get(Reading, saved_id)
-        if reading is not None and reading.subject_id == subject.id:
-            saved_reading = reading
+    saved_reading = await get_reading(page.session, subject_id=subject.id, reading_id=saved_id) if saved_id else None
     context = await _me_context(page, saved=saved_reading, callback_sent=callback == "1")
     return page.render("subject/me.html", **context)
 
@@ -164,17 +158,8 @@ async def ask_for_callback(page: SubjectPage) -> Response:
     await page.form()
     subject = page.subject
     assert subject is not None
-    if subject.state == ACTIVE and await queries.open_alert_of_kind(page.session, subject_id=subject.id,
-                                                                   kind=CALLBACK) is None:
-        # open_alert updates the summary columns, so work on the locked, fresh row.
-        locked = await page.session.scalar(
-            select(Subject).where(Subject.id == subject.id).with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert locked is not None
-        await open_alert(page.session, actor=SubjectPrincipal(locked.id, locked), subject=locked, kind=CALLBACK,
-                         now=page.ctx.now(), rules=page.ctx.settings.rules,
-                         staff_channels=page.ctx.settings.staff_channels)
+    await request_callback(page.session, subject_id=subject.id, now=page.ctx.now(), rules=page.ctx.settings.rules,
+                           staff_channels=page.ctx.settings.staff_channels)
     return page.redirect("/me?callback=1#callback")
 
 

@@ -12,14 +12,14 @@ from fastapi.responses import Response
 from monitoring import observation_day
 from server import i18n, labels
 from server.alerts import service as alerts
-from server.audit import service as audit
 from server.errors import AppError, Conflict, Forbidden, NotFound
 from server.models import ACTIVE, Grid
 from server.pages import charts, checkins
 from server.pages.rendering import Page, StaffPage, parse_uuid
 from server.readings.service import list_readings
 from server.subjects import release as release_service
-from server.subjects.service import get_in_scope, mask_id_number
+from server.subjects.schemas import NOTE_MAX_LENGTH
+from server.subjects.service import get_in_scope, mask_id_number, update_note, view_subject
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,8 +38,7 @@ async def _render(page: Page, subject_id: uuid.UUID, *, status_code: int = 200, 
     assert staff is not None
     ctx, _ = page.ctx, page._
     rules, now = ctx.settings.rules, ctx.now()
-    subject = await get_in_scope(page.session, staff=staff, subject_id=subject_id)
-    audit.record(page.session, staff, "subject.viewed", subject_id=subject.id)
+    subject = await view_subject(page.session, staff=staff, subject_id=subject_id)
     grid = await page.session.get(Grid, subject.grid_id)
     readings = list(await list_readings(page.session, subject_id=subject.id, limit=200))
     alert_rows = await alerts.list_alerts(page.session, staff=staff, status=None, subject_id=subject.id, limit=100,
@@ -106,9 +105,8 @@ async def save_note(subject_id: str, page: StaffPage) -> Response:
     form = await page.form()
     staff = page.staff
     assert staff is not None
-    subject = await get_in_scope(page.session, staff=staff, subject_id=_subject_id(subject_id), for_update=True)
-    subject.clinician_note = str(form.get("clinician_note", ""))[:4000].strip() or None
-    audit.record(page.session, staff, "subject.note_updated", subject_id=subject.id)
+    subject = await update_note(page.session, staff=staff, subject_id=_subject_id(subject_id),
+                                note=str(form.get("clinician_note", ""))[:NOTE_MAX_LENGTH])
     return page.redirect(f"/subjects/{subject.id}?done=note_saved#note")
 
 

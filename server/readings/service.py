@@ -20,14 +20,15 @@ from monitoring import (
     normalise_temperature,
     window_for,
 )
+from server.alerts.service import open_alert
 from server.audit import service as audit
 from server.audit.service import Actor
 from server.domain_events import emit
 from server.errors import Conflict, Invalid
-from server.models import ACTIVE, Alert, Reading, Subject
-from server.notifications.outbox import enqueue_staff_alert
+from server.models import ACTIVE, Reading, Subject
 from server.readings.schemas import ReadingCreate
 from server.roster.status import reevaluate, subject_state
+from server.subjects.service import lock_subject
 
 ALERT_KIND = {TemperatureClass.high_fever: "high_fever", TemperatureClass.fever: "fever"}
 
@@ -71,12 +72,7 @@ async def add_reading(
 
     if not subject_locked:
         # Two readings at once must not both read and rewrite the same summary.
-        locked = await session.scalar(
-            select(Subject).where(Subject.id == subject.id).with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert locked is not None
-        subject = locked
+        subject = await lock_subject(session, subject.id)
 
     temperature_class = classify(temperature, rules)
     window = window_for(taken_at, rules)
@@ -112,27 +108,23 @@ async def add_reading(
     subject.filled_window_1 = filled[0] if filled else None
     subject.filled_window_2 = filled[1] if len(filled) > 1 else None
 
-    alert = None
-    kind = ALERT_KIND.get(temperature_class) or ("symptoms" if symptoms else None)
-    if kind is not None:
-        alert = Alert(id=uuid.uuid4(), subject_id=subject.id, grid_id=subject.grid_id, kind=kind,
-                      reading_id=reading.id, temperature_c=temperature, symptoms=list(symptoms),
-                      status="open", opened_at=now)
-        session.add(alert)
-        subject.open_alerts += 1
-
     evaluation = reevaluate(session, subject, now=now, rules=rules)
-    await session.flush()
     audit.record(session, actor, "reading.created", subject_id=subject.id, reading_id=str(reading.id),
                  temperature_c=temperature, source=source)
-    common = {"subject_id": str(subject.id), "grid_id": subject.grid_id,
-              "status": evaluation.status.value, "flags": [f.value for f in evaluation.flags]}
     emit(session, "reading.created", reading_id=str(reading.id), temperature_c=temperature,
-         taken_at=taken_at.isoformat(), symptoms=list(symptoms), **common)
-    if alert is not None:
-        enqueue_staff_alert(session, alert=alert, subject=subject, channels=staff_channels, now=now)
-        emit(session, "alert.opened", alert_id=str(alert.id), kind=alert.kind, **common)
+         taken_at=taken_at.isoformat(), symptoms=list(symptoms), subject_id=str(subject.id),
+         grid_id=subject.grid_id, status=evaluation.status.value, flags=[f.value for f in evaluation.flags])
+    kind = ALERT_KIND.get(temperature_class) or ("symptoms" if symptoms else None)
+    if kind is not None:
+        await open_alert(session, actor=actor, subject=subject, kind=kind, now=now, rules=rules, reading=reading,
+                         staff_channels=staff_channels)
     return reading, True
+
+
+async def get_reading(session: AsyncSession, *, subject_id: uuid.UUID, reading_id: uuid.UUID) -> Reading | None:
+    """One of the subject's own readings (another person's looks the same as none)."""
+    reading = await session.get(Reading, reading_id)
+    return reading if reading is not None and reading.subject_id == subject_id else None
 
 
 async def list_readings(

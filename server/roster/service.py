@@ -13,7 +13,7 @@ from server.errors import Forbidden
 from server.models import ACTIVE, RosterCount, Subject
 from server.roster.schemas import RosterCounts, RosterItem, RosterPage
 from server.roster.status import STATUS_BY_RANK, refresh_stale_statuses, subject_state
-from server.subjects.schemas import LastReading
+from server.subjects.service import last_reading
 
 
 def _search(q: str) -> ColumnElement[bool]:
@@ -76,11 +76,7 @@ async def roster(
                 grid_id=subject.grid_id,
                 status=STATUS_BY_RANK[subject.status_rank].value,
                 flags=[f.value for f in evaluation.flags],
-                last_reading=(
-                    LastReading(temperature_c=subject.last_temperature_c, taken_at=subject.last_reading_at)
-                    if subject.last_reading_at is not None and subject.last_temperature_c is not None
-                    else None
-                ),
+                last_reading=last_reading(subject),
                 observation_day=observation_day(subject.start_date, now, rules),
                 duration_days=subject.duration_days,
                 planned_end_date=subject.planned_end_date,
@@ -88,3 +84,15 @@ async def roster(
             )
         )
     return RosterPage(counts=counts, items=items, limit=limit, offset=offset)
+
+
+async def counts_by_grid(session: AsyncSession) -> dict[int, dict[str, int]]:
+    """Active people per grid and status, from the trigger-kept counters: grids × 4 rows to read,
+    whatever the size of the district."""
+    result: dict[int, dict[str, int]] = {}
+    rows = await session.execute(select(RosterCount.grid_id, RosterCount.status_rank, RosterCount.n))
+    for grid_id, rank, count in rows.all():
+        by_status = result.setdefault(grid_id, {})
+        status = STATUS_BY_RANK[rank].value
+        by_status[status] = by_status.get(status, 0) + count
+    return result

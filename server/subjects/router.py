@@ -3,14 +3,23 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, UploadFile, status
-from pydantic import BaseModel, Field
 
-from server.audit import service as audit
 from server.deps import Ctx, CurrentAdmin, CurrentStaff, SessionDep
 from server.errors import Invalid
 from server.subjects import census, service
 from server.subjects import release as release_service
-from server.subjects.schemas import AccessCodeRead, NoteUpdate, SubjectCreate, SubjectCreated, SubjectRead
+from server.subjects.schemas import (
+    AccessCodeRead,
+    CensusEnrolled,
+    CensusResult,
+    EligibilityRead,
+    NoteUpdate,
+    ReasonRead,
+    ReleaseCreate,
+    SubjectCreate,
+    SubjectCreated,
+    SubjectRead,
+)
 
 router = APIRouter(prefix="/subjects", tags=["subjects"])
 
@@ -24,20 +33,6 @@ async def enrol_subject(body: SubjectCreate, admin: CurrentAdmin, ctx: Ctx, sess
     read = service.to_read(subject, now=now, rules=ctx.settings.rules)
     return SubjectCreated(**read.model_dump(), access_code=code,
                           access_url=service.access_url(ctx.settings.public_url, code))
-
-
-class CensusEnrolled(BaseModel):
-    line: int
-    id: uuid.UUID
-    full_name: str
-    grid_id: int
-    access_code: str
-    access_url: str
-
-
-class CensusResult(BaseModel):
-    created: int
-    subjects: list[CensusEnrolled]
 
 
 @router.post("/import", response_model=CensusResult, status_code=status.HTTP_201_CREATED,
@@ -60,8 +55,7 @@ async def import_census(file: UploadFile, admin: CurrentAdmin, ctx: Ctx, session
 @router.get("/{subject_id}", response_model=SubjectRead)
 async def get_subject(subject_id: uuid.UUID, staff: CurrentStaff, ctx: Ctx, session: SessionDep) -> SubjectRead:
     """A person's record (staff in scope; every look is audited)."""
-    subject = await service.get_in_scope(session, staff=staff, subject_id=subject_id)
-    audit.record(session, staff, "subject.viewed", subject_id=subject.id)
+    subject = await service.view_subject(session, staff=staff, subject_id=subject_id)
     return service.to_read(subject, now=ctx.now(), rules=ctx.settings.rules)
 
 
@@ -79,25 +73,8 @@ async def reissue_access_code(subject_id: uuid.UUID, admin: CurrentAdmin, ctx: C
 async def update_note(subject_id: uuid.UUID, body: NoteUpdate, staff: CurrentStaff, ctx: Ctx,
                       session: SessionDep) -> SubjectRead:
     """Replace the clinicians' free-text note on a person."""
-    subject = await service.get_in_scope(session, staff=staff, subject_id=subject_id, for_update=True)
-    subject.clinician_note = body.clinician_note.strip() or None
-    audit.record(session, staff, "subject.note_updated", subject_id=subject.id)
+    subject = await service.update_note(session, staff=staff, subject_id=subject_id, note=body.clinician_note)
     return service.to_read(subject, now=ctx.now(), rules=ctx.settings.rules)
-
-
-class ReasonRead(BaseModel):
-    code: str
-    message: str
-
-
-class EligibilityRead(BaseModel):
-    eligible: bool
-    reasons: list[ReasonRead]
-
-
-class ReleaseCreate(BaseModel):
-    note: str | None = Field(None, max_length=2000)
-    override: bool = False
 
 
 @router.get("/{subject_id}/release-eligibility", response_model=EligibilityRead)

@@ -93,5 +93,37 @@ class AccessCodeRead(BaseModel):
     access_url: str
 
 
+NOTE_MAX_LENGTH = 4000
+
+
 class NoteUpdate(BaseModel):
-    clinician_note: str = Field(max_length=4000)
+    clinician_note: str = Field(max_length=NOTE_MAX_LENGTH)
+
+
+class CensusEnrolled(BaseModel):
+    line: int
+    id: uuid.UUID
+    full_name: str
+    grid_id: int
+    access_code: str
+    access_url: str
+
+
+class CensusResult(BaseModel):
+    created: int
+    subjects: list[CensusEnrolled]
+
+
+class ReasonRead(BaseModel):
+    code: str
+    message: str
+
+
+class EligibilityRead(BaseModel):
+    eligible: bool
+    reasons: list[ReasonRead]
+
+
+class ReleaseCreate(BaseModel):
+    note: str | None = Field(None, max_length=2000)
+    override: bool = False

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules, evaluate, local_date, observation_day, planned_end_date
@@ -75,16 +76,51 @@ async def enrol(
     return subject, code
 
 
+def _locked(query: Select[tuple[Subject]]) -> Select[tuple[Subject]]:
+    # Re-read under the lock: an object already in the session may hold values another transaction
+    # has since changed, and a summary written from them would undo that change.
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
+async def lock_subject(session: AsyncSession, subject_id: uuid.UUID) -> Subject:
+    """The subject's row, locked ``FOR UPDATE`` until the transaction ends and freshly read: the one
+    way to get a subject whose summary columns (readings, alerts, check-ins, status) are about to change."""
+    subject = await session.scalar(_locked(select(Subject).where(Subject.id == subject_id)))
+    if subject is None:
+        raise NotFound("No such person.")
+    return subject
+
+
 async def get_in_scope(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID,
                        for_update: bool = False) -> Subject:
     """The one way staff reach a subject: out-of-scope and unknown look the same (404)."""
     query = select(Subject).where(Subject.id == subject_id, staff.subject_filter())
-    if for_update:
-        query = query.with_for_update()
-    subject = await session.scalar(query.execution_options(populate_existing=for_update))
+    subject = await session.scalar(_locked(query) if for_update else query)
     if subject is None:
         raise NotFound("No such person in your grids.")
     return subject
+
+
+async def view_subject(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID) -> Subject:
+    """A staff member opens a person's record: every look is audited."""
+    subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
+    audit.record(session, staff, "subject.viewed", subject_id=subject.id)
+    return subject
+
+
+async def update_note(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID, note: str) -> Subject:
+    """Replace the clinicians' free-text note on a person (blank clears it)."""
+    subject = await get_in_scope(session, staff=staff, subject_id=subject_id, for_update=True)
+    subject.clinician_note = note.strip() or None
+    audit.record(session, staff, "subject.note_updated", subject_id=subject.id)
+    return subject
+
+
+async def full_names(session: AsyncSession, subject_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not subject_ids:
+        return {}
+    rows = await session.execute(select(Subject.id, Subject.full_name).where(Subject.id.in_(subject_ids)))
+    return {subject_id: name for subject_id, name in rows.all()}
 
 
 async def reissue_access_code(session: AsyncSession, *, actor: Staff, subject: Subject, now: datetime) -> str:
@@ -98,14 +134,16 @@ async def reissue_access_code(session: AsyncSession, *, actor: Staff, subject: S
     return code
 
 
+def last_reading(subject: Subject) -> LastReading | None:
+    """The newest reading as kept on the subject row (the readings table is not read)."""
+    if subject.last_reading_at is None or subject.last_temperature_c is None:
+        return None
+    return LastReading(temperature_c=subject.last_temperature_c, taken_at=subject.last_reading_at)
+
+
 def to_read(subject: Subject, *, now: datetime, rules: Rules) -> SubjectRead:
     active = subject.state == ACTIVE
     evaluation = evaluate(subject_state(subject), now, rules, video_rules=True) if active else None
-    last = (
-        LastReading(temperature_c=subject.last_temperature_c, taken_at=subject.last_reading_at)
-        if subject.last_reading_at is not None and subject.last_temperature_c is not None
-        else None
-    )
     return SubjectRead(
         id=subject.id,
         grid_id=subject.grid_id,
@@ -124,7 +162,7 @@ def to_read(subject: Subject, *, now: datetime, rules: Rules) -> SubjectRead:
         roster_status=evaluation.status.value if evaluation else None,
         flags=[f.value for f in evaluation.flags] if evaluation else [],
         observation_day=observation_day(subject.start_date, now, rules),
-        last_reading=last,
+        last_reading=last_reading(subject),
         open_alerts=subject.open_alerts,
         released_at=subject.released_at,
         release_note=subject.release_note,

@@ -40,3 +40,16 @@ async def test_foreign_clinician_neither_sees_nor_acknowledges(client: httpx.Asy
     assert response.status_code == 404
     still_open = (await client.get("/api/v1/alerts", params={"status": "open"}, headers=world.admin_h)).json()
     assert [a["id"] for a in still_open] == [alert_id]
+
+
+async def test_an_alert_opened_by_a_reading_is_audited_after_the_reading(client: httpx.AsyncClient,
+                                                                         world: World) -> None:
+    await client.post("/api/v1/readings", headers=world.subj_a, json={"temperature_c": 38.6})
+    alert = (await client.get("/api/v1/alerts", headers=world.clin_a)).json()[0]
+    entries = (await client.get("/api/v1/audit", params={"subject_id": str(world.subject_a.id)},
+                                headers=world.admin_h)).json()
+    opened = [e for e in entries if e["action"] == "alert.opened"]
+    assert [(e["actor_kind"], e["actor_name"], e["detail"]["alert_id"], e["detail"]["kind"]) for e in opened] == [
+        ("subject", "王小明", alert["id"], "high_fever")]
+    actions = [e["action"] for e in entries]
+    assert actions.index("alert.opened") < actions.index("reading.created")  # newest first

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from server.pages import labels
+from server import labels
 
-SERVER = Path(__file__).resolve().parents[3] / "server"
+SERVER = Path(__file__).resolve().parents[2] / "server"
 # The action is the first string literal passed to audit.record(...) or to checkins' audit_view(...).
 RECORDED = re.compile(r"(?:audit\.record|audit_view)\((?:[^()\"]|\([^()]*\))*?\"([a-z_]+\.[a-z_]+)\"", re.S)
 
