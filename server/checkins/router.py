@@ -7,7 +7,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from server.audit import service as audit
 from server.auth.principal import Staff, SubjectPrincipal
 from server.checkins import media, service
 from server.checkins.schemas import (
@@ -86,9 +85,8 @@ async def list_checkins(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CheckinRead]:
     """A person's check-ins, newest first (staff in scope; the look is audited)."""
-    subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
-    audit.record(session, staff, "checkin.list_viewed", subject_id=subject.id)
-    return [service.to_read(c) for c in await service.list_for_subject(session, subject_id=subject.id, limit=limit)]
+    checkins = await service.checkins_for_staff(session, staff=staff, subject_id=subject_id, limit=limit)
+    return [service.to_read(c) for c in checkins]
 
 
 @router.get("/checkins/{checkin_id}", response_model=CheckinRead)

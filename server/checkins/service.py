@@ -33,7 +33,7 @@ from server.models.checkins import (
     CheckinSnapshot,
 )
 from server.roster.status import reevaluate, subject_state
-from server.subjects.service import lock_subject
+from server.subjects.service import lock_subject, look_at
 from webrtc import CheckinOutcome, CheckinResult
 
 # A subject sees a call this long after it was requested; an unanswered call then simply expires.
@@ -168,6 +168,13 @@ async def list_for_subject(session: AsyncSession, *, subject_id: uuid.UUID, limi
             )
         ).all()
     )
+
+
+async def checkins_for_staff(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID,
+                             limit: int = 50) -> list[Checkin]:
+    """A person's check-ins, newest first, for staff in scope; the look is audited."""
+    subject = await look_at(session, staff=staff, subject_id=subject_id, action="checkin.list_viewed")
+    return await list_for_subject(session, subject_id=subject.id, limit=limit)
 
 
 def snapshot_url(checkin_id: uuid.UUID, index: int) -> str:

@@ -19,7 +19,7 @@ from server.pages.rendering import Page, StaffPage, parse_uuid
 from server.readings.service import list_readings
 from server.subjects import release as release_service
 from server.subjects.schemas import NOTE_MAX_LENGTH
-from server.subjects.service import get_in_scope, mask_id_number, update_note, view_subject
+from server.subjects.service import get_in_scope, look_at, mask_id_number, update_note
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +38,7 @@ async def _render(page: Page, subject_id: uuid.UUID, *, status_code: int = 200, 
     assert staff is not None
     ctx, _ = page.ctx, page._
     rules, now = ctx.settings.rules, ctx.now()
-    subject = await view_subject(page.session, staff=staff, subject_id=subject_id)
+    subject = await look_at(page.session, staff=staff, subject_id=subject_id)
     grid = await page.session.get(Grid, subject.grid_id)
     readings = list(await list_readings(page.session, subject_id=subject.id, limit=200))
     alert_rows = await alerts.list_alerts(page.session, staff=staff, status=None, subject_id=subject.id, limit=100,

@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from server.audit import service as audit
 from server.deps import Ctx, CurrentClinician, CurrentStaff, CurrentSubject, CurrentSubjectLocked, SessionDep
 from server.readings import service
 from server.readings.schemas import ReadingCreate, ReadingRead
@@ -67,7 +66,5 @@ async def subject_readings(
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[ReadingRead]:
     """A person's readings, newest first (staff in scope; the look is audited)."""
-    subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
-    audit.record(session, staff, "subject.readings_viewed", subject_id=subject.id)
-    readings = await service.list_readings(session, subject_id=subject.id, limit=limit)
+    readings = await service.readings_for_staff(session, staff=staff, subject_id=subject_id, limit=limit)
     return [ReadingRead.model_validate(r) for r in readings]

@@ -23,12 +23,13 @@ from monitoring import (
 from server.alerts.service import open_alert
 from server.audit import service as audit
 from server.audit.service import Actor
+from server.auth.principal import Staff
 from server.domain_events import emit
 from server.errors import Conflict, Invalid
 from server.models import ACTIVE, Reading, Subject
 from server.readings.schemas import ReadingCreate
 from server.roster.status import reevaluate, subject_state
-from server.subjects.service import lock_subject
+from server.subjects.service import lock_subject, look_at
 
 ALERT_KIND = {TemperatureClass.high_fever: "high_fever", TemperatureClass.fever: "fever"}
 
@@ -125,6 +126,13 @@ async def get_reading(session: AsyncSession, *, subject_id: uuid.UUID, reading_i
     """One of the subject's own readings (another person's looks the same as none)."""
     reading = await session.get(Reading, reading_id)
     return reading if reading is not None and reading.subject_id == subject_id else None
+
+
+async def readings_for_staff(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID,
+                             limit: int = 200) -> Sequence[Reading]:
+    """A person's readings, newest first, for staff in scope; the look is audited."""
+    subject = await look_at(session, staff=staff, subject_id=subject_id, action="subject.readings_viewed")
+    return await list_readings(session, subject_id=subject.id, limit=limit)
 
 
 async def list_readings(

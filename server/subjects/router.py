@@ -55,7 +55,7 @@ async def import_census(file: UploadFile, admin: CurrentAdmin, ctx: Ctx, session
 @router.get("/{subject_id}", response_model=SubjectRead)
 async def get_subject(subject_id: uuid.UUID, staff: CurrentStaff, ctx: Ctx, session: SessionDep) -> SubjectRead:
     """A person's record (staff in scope; every look is audited)."""
-    subject = await service.view_subject(session, staff=staff, subject_id=subject_id)
+    subject = await service.look_at(session, staff=staff, subject_id=subject_id)
     return service.to_read(subject, now=ctx.now(), rules=ctx.settings.rules)
 
 

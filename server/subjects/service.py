@@ -101,10 +101,12 @@ async def get_in_scope(session: AsyncSession, *, staff: Staff, subject_id: uuid.
     return subject
 
 
-async def view_subject(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID) -> Subject:
-    """A staff member opens a person's record: every look is audited."""
+async def look_at(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID,
+                  action: str = "subject.viewed") -> Subject:
+    """A staff member looks at a person's record or part of it: the one way such a look happens, so
+    every one is recorded in the audit log as ``action``."""
     subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
-    audit.record(session, staff, "subject.viewed", subject_id=subject.id)
+    audit.record(session, staff, action, subject_id=subject.id)
     return subject
 
 

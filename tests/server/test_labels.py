@@ -8,12 +8,14 @@ from pathlib import Path
 from server import labels
 
 SERVER = Path(__file__).resolve().parents[2] / "server"
-# The action is the first string literal passed to audit.record(...) or to checkins' audit_view(...).
-RECORDED = re.compile(r"(?:audit\.record|audit_view)\((?:[^()\"]|\([^()]*\))*?\"([a-z_]+\.[a-z_]+)\"", re.S)
+# The action is the first string literal passed to audit.record(...) or to checkins' audit_view(...), or
+# the action= of an audited look (subjects.service.look_at).
+RECORDED = re.compile(r"(?:audit\.record|audit_view)\((?:[^()\"]|\([^()]*\))*?\"([a-z_]+\.[a-z_]+)\""
+                      r"|action(?:: str)? ?= ?\"([a-z_]+\.[a-z_]+)\"", re.S)
 
 
 def _recorded_actions() -> set[str]:
-    return {action for path in SERVER.rglob("*.py") for action in RECORDED.findall(path.read_text())}
+    return {call or look for path in SERVER.rglob("*.py") for call, look in RECORDED.findall(path.read_text())}
 
 
 def _labelled_actions() -> set[str]:
