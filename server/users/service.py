@@ -23,16 +23,11 @@ async def create_user(
 ) -> User:
     if role not in ROLES:
         raise Invalid("Unknown role “{role}”; use admin or clinician.", role=role)
-    if len(password) < 8:
-        raise Invalid("The password must have at least 8 characters.")
+    password_hash = _password_hash(password)
     if await session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict("The username “{username}” is taken.", username=username)
-    grids = list((await session.scalars(select(Grid).where(Grid.id.in_(grid_ids)))).all())
-    missing = sorted(set(grid_ids) - {g.id for g in grids})
-    if missing:
-        raise Invalid("No grid with id {grid_id}.", grid_id=", ".join(map(str, missing)))
-    user = User(username=username, password_hash=hash_password(password), role=role, full_name=full_name,
-                language=language, grids=grids)
+    user = User(username=username, password_hash=password_hash, role=role, full_name=full_name,
+                language=language, grids=await _grids(session, grid_ids))
     session.add(user)
     await session.flush()
     audit.record(session, actor, "user.created", user_id=user.id, username=username, role=role,
@@ -57,21 +52,29 @@ async def update_user(
         user.is_active = is_active
         changes["is_active"] = is_active
     if password is not None:
-        if len(password) < 8:
-            raise Invalid("The password must have at least 8 characters.")
-        user.password_hash = hash_password(password)
+        user.password_hash = _password_hash(password)
         changes["password"] = "reset"
     if changes.get("is_active") is False or "password" in changes:
         user.token_version += 1
     if grid_ids is not None:
-        grids = list((await session.scalars(select(Grid).where(Grid.id.in_(grid_ids)))).all())
-        missing = sorted(set(grid_ids) - {g.id for g in grids})
-        if missing:
-            raise Invalid("No grid with id {grid_id}.", grid_id=", ".join(map(str, missing)))
-        user.grids = grids
+        user.grids = await _grids(session, grid_ids)
         changes["grid_ids"] = sorted(grid_ids)
     audit.record(session, actor, "user.updated", user_id=user.id, username=user.username, **changes)
     return user
+
+
+def _password_hash(password: str) -> str:
+    if len(password) < 8:
+        raise Invalid("The password must have at least 8 characters.")
+    return hash_password(password)
+
+
+async def _grids(session: AsyncSession, grid_ids: list[int]) -> list[Grid]:
+    grids = list((await session.scalars(select(Grid).where(Grid.id.in_(grid_ids)))).all())
+    missing = sorted(set(grid_ids) - {g.id for g in grids})
+    if missing:
+        raise Invalid("No grid with id {grid_id}.", grid_id=", ".join(map(str, missing)))
+    return grids
 
 
 async def list_users(session: AsyncSession) -> Sequence[User]:
