@@ -76,7 +76,7 @@ async def enrol(
     return subject, code
 
 
-def _locked(query: Select[tuple[Subject]]) -> Select[tuple[Subject]]:
+def _locked(query: Select[Subject]) -> Select[Subject]:
     # Re-read under the lock: an object already in the session may hold values another transaction
     # has since changed, and a summary written from them would undo that change.
     return query.with_for_update().execution_options(populate_existing=True)
