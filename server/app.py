@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from server import i18n, pages
+from server import i18n, pages, validation
 from server.alerts.router import router as alerts_router
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
@@ -49,15 +49,6 @@ Errors share one shape: `{"error": "<kind>", "detail": "<a sentence for people>"
 """
 
 
-def _validation_detail(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
-        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-        parts.append(f"{location}: {message}" if location else message)
-    return "; ".join(parts) or "The request is not valid."
-
-
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     settings = settings or Settings()
     ctx = AppContext.create(settings, db)
@@ -89,6 +80,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         locale = i18n.from_accept_language(request.headers.get("accept-language")) or "en"
         detail = i18n.error_detail(locale, exc.message, exc.params, exc.extra, exc.detail)
         body: dict[str, Any] = {"error": exc.error, "detail": detail, **exc.extra}
+        if isinstance(exc, validation.InvalidInput):
+            body["errors"] = exc.details(locale)
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(MediaError)
@@ -96,8 +89,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         return await app_error(request, media_refusal(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid", "detail": _validation_detail(exc)}, status_code=422)
+    async def request_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Pydantic's errors in the caller's language (``detail``), with each problem's field, type and
+        parameters as the contract (``errors``)."""
+        locale = i18n.from_accept_language(request.headers.get("accept-language")) or "en"
+        problems = validation.problems(exc.errors())
+        detail = validation.join(locale, problems)
+        return JSONResponse({"error": "invalid", "detail": detail, "errors": [p.as_json(locale) for p in problems]},
+                            status_code=422)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

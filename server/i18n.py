@@ -23,6 +23,8 @@ DEFAULT_LOCALE = "zh_Hans"
 LOCALE_NAMES = {"zh_Hans": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 # BCP 47 tags for <html lang>, so screen readers pick the right voice.
 HTML_LANG = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}
+# Babel's locales for dates, numbers and lists (CLDR needs a region to pick the script's conventions).
+BABEL_LOCALE = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "en": "en"}
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "web" / "translations"
 
 
@@ -51,7 +53,7 @@ def _babel_identifier(tag: str) -> str | None:
     Babel reads the tag; a Chinese tag without a script gets the script Babel's likely-subtags data
     gives its region (TW, HK, MO: Traditional), and plain ``zh`` is Simplified."""
     try:
-        language, territory, script, _variant = parse_locale(tag.strip().replace("_", "-"), sep="-")
+        language, territory, script = parse_locale(tag.strip().replace("_", "-"), sep="-")[:3]
     except ValueError:
         return None
     if language == "zh" and script is None:

@@ -178,3 +178,31 @@ def audit_action(_: T, code: str) -> str:
         "checkin.watched": _("Watched a check-in live"),
         "call.requested": _("Rang a person for a video call"),
     }.get(code, code)
+
+
+def field(_: T, name: str) -> str:
+    """A form or API field as people know it (the label of its input); unknown fields keep their name."""
+    return {
+        "full_name": _("Full name"),
+        "phone": _("Mobile phone"),
+        "grid": _("Grid"),
+        "grid_id": _("Grid"),
+        "grid_ids": _("Grids"),
+        "observation_type": _("Where"),
+        "reason": _("Reason for observation"),
+        "start_date": _("First day"),
+        "duration_days": _("Days"),
+        "address": _("Address"),
+        "id_number": _("ID number"),
+        "date_of_birth": _("Date of birth"),
+        "language": _("Language"),
+        "username": _("Username"),
+        "password": _("Password"),
+        "role": _("Role"),
+        "temperature_c": _("Temperature"),
+        "taken_at": _("Time"),
+        "method": _("Measured at"),
+        "symptoms": _("Symptoms"),
+        "note": _("Note"),
+        "clinician_note": _("Clinician note"),
+    }.get(name, name)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from server import i18n
+from server import i18n, validation
 from server.audit import service as audit
 from server.errors import AppError, Invalid, NotFound
 from server.grids.service import create_grid, list_grids
@@ -36,16 +36,10 @@ def _error_text(page: Page, error: AppError) -> str:
     return i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
 
 
-def _validation_text(page: Page, error: ValidationError) -> str:
-    fields = sorted({str(e["loc"][0]) for e in error.errors() if e.get("loc")})
-    names = {
-        "full_name": page._("Full name"), "phone": page._("Mobile phone"), "grid_id": page._("Grid"),
-        "reason": page._("Reason for observation"), "id_number": page._("ID number"),
-        "username": page._("Username"), "password": page._("Password"), "duration_days": page._("Days"),
-        "observation_type": page._("Where"), "start_date": page._("First day"),
-        "date_of_birth": page._("Date of birth"), "role": page._("Role"),
-    }
-    return page._("Please check: {fields}.", fields=", ".join(names.get(f, f) for f in fields))
+def _form_problems(page: Page, error: ValidationError) -> dict[str, Any]:
+    """What a form's notice shows: one line per field that breaks a rule, in the page's language."""
+    return {"error": page._("Please correct the form:"),
+            "problems": [p.describe(page.locale) for p in validation.problems(error.errors())]}
 
 
 @router.get("/admin")
@@ -102,7 +96,8 @@ async def _staff(page: Page, *, status_code: int = 200, **extra: Any) -> Respons
     context = {
         "users": list(await list_users(page.session)),
         "grids": list(await list_grids(page.session, staff=page.staff)),
-        "languages": LANGUAGES, "error": None, "created": None, "updated": None, "account_error": None,
+        "languages": LANGUAGES, "error": None, "problems": [], "created": None, "updated": None,
+        "account_error": None,
         "me_id": page.staff.user_id,
         "form": {"username": "", "full_name": "", "role": "clinician", "grid_ids": [], "language": ""},
         "section": "staff",
@@ -126,7 +121,7 @@ async def add_staff(page: AdminPage) -> Response:
                           full_name=values["full_name"] or None, language=values["language"] or None)
         user = await create_user(page.session, actor=page.staff, **body.model_dump())
     except ValidationError as error:
-        return await _staff(page, status_code=422, error=_validation_text(page, error), form=values)
+        return await _staff(page, status_code=422, form=values, **_form_problems(page, error))
     except AppError as error:
         return await _staff(page, status_code=error.status_code, error=_error_text(page, error), form=values)
     return await _staff(page, created=user.username)
@@ -158,7 +153,7 @@ async def _enrol(page: Page, *, status_code: int = 200, **extra: Any) -> Respons
     assert page.staff is not None
     context = {
         "grids": list(await list_grids(page.session, staff=page.staff)),
-        "languages": LANGUAGES, "error": None, "form": {"observation_type": "home", "language": ""},
+        "languages": LANGUAGES, "error": None, "problems": [], "form": {"observation_type": "home", "language": ""},
         "census_error": None, "census_errors": [],
         "default_days": page.ctx.settings.observation_days, "section": "enrol",
     }
@@ -192,7 +187,7 @@ async def enrol(page: AdminPage) -> Response:
         subject, code = await subjects.enrol(page.session, actor=page.staff, body=body,  # type: ignore[arg-type]
                                              rules=page.ctx.settings.rules, now=now)
     except ValidationError as error:
-        return await _enrol(page, status_code=422, error=_validation_text(page, error), form=values)
+        return await _enrol(page, status_code=422, form=values, **_form_problems(page, error))
     except AppError as error:
         return await _enrol(page, status_code=error.status_code, error=_error_text(page, error), form=values)
     return await _card(page, subject, code, new=True)
@@ -210,8 +205,11 @@ async def enrol_census(page: AdminPage) -> Response:
         created = await census.import_census(page.session, actor=page.staff,  # type: ignore[arg-type]
                                              data=data, rules=page.ctx.settings.rules, now=page.ctx.now())
     except AppError as error:
+        problems = error.problems if isinstance(error, validation.InvalidInput) else []
+        lines = [page._("Line {line}: {detail}", line=p.line, detail=p.describe(page.locale)) if p.line
+                 else p.describe(page.locale) for p in problems]
         return await _enrol(page, status_code=error.status_code, census_error=_error_text(page, error),
-                            census_errors=error.extra.get("errors", []))
+                            census_errors=lines)
     grids = {g.id: g for g in await list_grids(page.session, staff=page.staff)}  # type: ignore[arg-type]
     people = []
     for _line, subject, code in created:

@@ -34,7 +34,6 @@ STATIC_DIR = WEB_DIR / "static"
 LANG_COOKIE = "hw_lang"
 CSRF_COOKIE = "hw_csrf"
 CSRF_FIELD = "csrf_token"
-BABEL_LOCALE = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "en": "en"}
 
 
 def _static_url(path: str) -> str:
@@ -80,7 +79,7 @@ class Formatter:
 
     @property
     def _babel(self) -> str:
-        return BABEL_LOCALE[self.locale]
+        return i18n.BABEL_LOCALE[self.locale]
 
     def datetime(self, value: datetime | None) -> str:
         if value is None:

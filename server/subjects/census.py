@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules
+from server import i18n, labels, validation
 from server.audit import service as audit
 from server.auth.principal import Staff
 from server.errors import Invalid
 from server.models import Grid, Subject
 from server.subjects.schemas import SubjectCreate
 from server.subjects.service import enrol
+from server.validation import InvalidInput, Problem
 
 MAX_ROWS = 5000
 
@@ -41,10 +42,26 @@ OBSERVATION_TYPES = {"home": "home", "居家": "home", "居家观察": "home", "
                      "集中": "centralized", "集中观察": "centralized", "集中隔离": "centralized"}
 
 
-@dataclass(frozen=True, slots=True)
-class CensusProblem:
-    line: int
-    detail: str
+REQUIRED = ("full_name", "phone", "grid", "reason")
+
+
+def _header_names() -> dict[str, str]:
+    """Header (lower case) → our column: the aliases above, and each column's label in every language
+    of the pages, so the name an error message gives for a missing column is always accepted."""
+    names = {alias.lower(): column for column, aliases in COLUMNS.items() for alias in aliases}
+    for locale in i18n.LOCALES:
+        _ = i18n.Translator(locale)
+        for column in COLUMNS:
+            names.setdefault(labels.field(_, column).lower(), column)
+    return names
+
+
+def _language(value: str) -> str | None:
+    """A language as a list may write it: zh_Hant, zh-TW, 繁體中文 or English; "" for unknown."""
+    if not value:
+        return None
+    by_name = {name.lower(): locale for locale, name in i18n.LOCALE_NAMES.items()}
+    return by_name.get(value.lower()) or i18n.normalise(value) or ""
 
 
 def _decode(data: bytes) -> str:
@@ -62,11 +79,12 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     header = next(reader, None)
     if not header:
         raise Invalid("The file is empty. The first line must name the columns, e.g. 姓名,手机号,网格,原因.")
-    names = {alias.lower(): column for column, aliases in COLUMNS.items() for alias in aliases}
+    names = _header_names()
     columns = [names.get(h.strip().lower()) for h in header]
-    missing = [c for c in ("full_name", "phone", "grid", "reason") if c not in columns]
+    missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise Invalid("The list has no column for: {columns}.", columns=", ".join(missing))
+        raise InvalidInput("The list is missing columns it needs. Nothing was enrolled.",
+                           problems=[validation.custom(c, "missing_column") for c in missing])
     rows = []
     for line, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
@@ -79,8 +97,36 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-def _date(value: str) -> date | None:
-    return date.fromisoformat(value.replace("/", "-")) if value else None
+def _date(value: str) -> str | None:
+    # Excel writes 2026/03/09; pydantic reads the ISO form and explains anything else.
+    return value.replace("/", "-") if value else None
+
+
+def _check_row(line: int, row: dict[str, str], grids: dict[str, int]) -> tuple[SubjectCreate | None, list[Problem]]:
+    """The enrolment a line asks for, or every problem it has (ours and the schema's)."""
+    found: list[Problem] = []
+    grid_id = grids.get(row.get("grid", ""))
+    if grid_id is None:
+        found.append(validation.custom("grid", "unknown_grid", line=line, name=row.get("grid", "")))
+    observation_type = OBSERVATION_TYPES.get(row.get("observation_type", "") or "home")
+    if observation_type is None:
+        found.append(validation.custom("observation_type", "unknown_observation_type", line=line))
+    language = _language(row.get("language", ""))
+    if language == "":
+        found.append(validation.custom("language", "unknown_language", line=line))
+    fields: dict[str, Any] = {
+        # Placeholders where our own check already named the problem, so it is not reported twice.
+        "grid_id": grid_id or 0, "observation_type": observation_type or "home", "language": language or None,
+        "full_name": row.get("full_name", ""), "phone": row.get("phone", ""), "reason": row.get("reason", ""),
+        "start_date": _date(row.get("start_date", "")), "duration_days": row.get("duration_days") or None,
+        "address": row.get("address") or None, "id_number": row.get("id_number") or None,
+        "date_of_birth": _date(row.get("date_of_birth", "")),
+    }
+    try:
+        body = SubjectCreate(**fields)
+    except ValidationError as error:
+        return None, found + validation.problems(error.errors(), line=line)
+    return (None if found else body), found
 
 
 async def import_census(
@@ -90,31 +136,16 @@ async def import_census(
     rows = read_rows(data)
     grids = (await session.scalars(select(Grid))).all()
     by_name = {g.name: g.id for g in grids} | {str(g.id): g.id for g in grids}
-    problems: list[CensusProblem] = []
+    problems: list[Problem] = []
     bodies: list[tuple[int, SubjectCreate]] = []
     for line, row in rows:
-        try:
-            grid_id = by_name.get(row.get("grid", ""))
-            if grid_id is None:
-                raise ValueError(f"no grid named “{row.get('grid', '')}”")
-            fields: dict[str, Any] = {
-                "full_name": row.get("full_name", ""), "phone": row.get("phone", ""), "grid_id": grid_id,
-                "observation_type": OBSERVATION_TYPES.get(row.get("observation_type", "") or "home", "?"),
-                "reason": row.get("reason", ""), "start_date": _date(row.get("start_date", "")),
-                "duration_days": int(row["duration_days"]) if row.get("duration_days") else None,
-                "address": row.get("address") or None, "id_number": row.get("id_number") or None,
-                "date_of_birth": _date(row.get("date_of_birth", "")), "language": row.get("language") or None,
-            }
-            bodies.append((line, SubjectCreate(**fields)))
-        except ValidationError as error:
-            details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-                                for e in error.errors())
-            problems.append(CensusProblem(line, details))
-        except ValueError as error:
-            problems.append(CensusProblem(line, str(error)))
+        body, found = _check_row(line, row, by_name)
+        problems += found
+        if body is not None:
+            bodies.append((line, body))
     if problems:
-        raise Invalid("The list was not imported: {count} line(s) need fixing. Nothing was enrolled.",
-                      count=len(problems), extra={"errors": [{"line": p.line, "detail": p.detail} for p in problems]})
+        raise InvalidInput("The list was not imported: {count} line(s) need fixing. Nothing was enrolled.",
+                           count=len({p.line for p in problems}), problems=problems)
     created = []
     for line, body in bodies:
         subject, code = await enrol(session, actor=actor, body=body, rules=rules, now=now)

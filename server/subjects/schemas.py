@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 Language = Literal["zh_Hans", "zh_Hant", "en"]
 
@@ -22,12 +23,13 @@ class SubjectCreate(BaseModel):
     date_of_birth: date | None = None
     language: Language | None = None
 
+    # Our own rules raise PydanticCustomError with a type that server/validation.py turns into words.
     @field_validator("full_name", "reason")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("must not be blank")
+            raise PydanticCustomError("blank", "must not be blank")
         return value
 
     @field_validator("phone")
@@ -36,7 +38,7 @@ class SubjectCreate(BaseModel):
         cleaned = "".join(ch for ch in value if ch not in " -()")
         digits = cleaned[1:] if cleaned.startswith("+") else cleaned
         if not digits.isdigit() or not 5 <= len(digits) <= 20:
-            raise ValueError("a phone number has 5 to 20 digits (an optional leading +)")
+            raise PydanticCustomError("phone", "a phone number has 5 to 20 digits (an optional leading +)")
         return cleaned
 
     @field_validator("id_number")
@@ -46,7 +48,7 @@ class SubjectCreate(BaseModel):
             return None
         value = value.strip().upper()
         if not value.isalnum():
-            raise ValueError("an ID number has only letters and digits")
+            raise PydanticCustomError("id_number", "an ID number has only letters and digits")
         return value
 
 

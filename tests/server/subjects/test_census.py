@@ -59,7 +59,8 @@ async def test_one_bad_line_enrols_nobody_and_names_every_problem(client: httpx.
 
 async def test_missing_columns_and_empty_files_are_explained(client: httpx.AsyncClient, world: World) -> None:
     no_grid = await _upload(client, world, "姓名,手机号,原因\n张三,13800000001,返乡\n")
-    assert no_grid.status_code == 422 and "grid" in no_grid.json()["detail"]
+    assert no_grid.status_code == 422 and [e["field"] for e in no_grid.json()["errors"]] == ["grid"]
+    assert no_grid.json()["errors"][0]["detail"] == "grid: the list has no such column"
     empty = await _upload(client, world, "")
     assert empty.status_code == 422 and "empty" in empty.json()["detail"]
 
@@ -68,3 +69,58 @@ async def test_only_admins_import(client: httpx.AsyncClient, world: World) -> No
     response = await client.post("/api/v1/subjects/import", headers=world.clin_a,
                                  files={"file": ("c.csv", (HEADER + "张三,13800000001,东园社区,居家,x,,\n").encode())})
     assert response.status_code == 403
+
+
+async def _upload_as(client: httpx.AsyncClient, world: World, text: str, language: str) -> httpx.Response:
+    return await client.post("/api/v1/subjects/import", headers={**world.admin_h, "Accept-Language": language},
+                             files={"file": ("census.csv", text.encode(), "text/csv")})
+
+
+async def test_every_line_problem_is_named_in_the_callers_language(client: httpx.AsyncClient, world: World) -> None:
+    text = "姓名,手机号,网格,观察方式,原因,开始日期,观察天数,身份证号,语言\n" + (
+        ",13800000001,东园社区,居家,返乡,,,,\n"                  # 2: no name
+        "李四,12ab34,东园社区,居家,返乡,,,,\n"                    # 3: not a phone number
+        "王五,13700000003,不存在的网格,居家,返乡,,,,\n"            # 4: unknown grid
+        "赵六,13700000004,东园社区,在家,返乡,2026/3/9,0,,\n"       # 5: type, date and days
+        "钱七,13700000005,东园社区,居家,   ,,,51-01,克林贡语\n"    # 6: blank reason, ID number, language
+    )
+    response = await _upload_as(client, world, text, "zh-CN")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["detail"] == "名单未导入：有 5 行需要修改。未登记任何人。"
+    assert [(e["line"], e["detail"]) for e in body["errors"]] == [
+        (2, "姓名：不能为空"),
+        (3, "手机号：电话号码应为 5 到 20 位数字（开头可带 +）"),
+        (4, "网格：没有名为“不存在的网格”的网格"),
+        (5, "观察方式：请填写“居家”或“集中”"),
+        (5, "观察开始日期：应为日期，例如 2026-03-09"),
+        (5, "观察天数：不能小于 1"),
+        (6, "语言：请填写“简体中文”“繁體中文”或“English”"),
+        (6, "观察原因：不能为空"),
+        (6, "身份证号：证件号码只能包含字母和数字"),
+    ]
+    # The machine contract stays: pydantic's type (or ours), the field and the parameters.
+    assert body["errors"][0] == {"line": 2, "field": "full_name", "code": "string_too_short",
+                                 "params": {"min_length": 1}, "detail": "姓名：不能为空"}
+    assert body["errors"][2]["code"] == "unknown_grid" and body["errors"][2]["params"] == {"name": "不存在的网格"}
+    assert body["errors"][5]["params"] == {"ge": 1}
+
+    traditional = (await _upload_as(client, world, text, "zh-TW")).json()
+    assert traditional["errors"][2]["detail"] == "網格：沒有名為“不存在的网格”的網格"
+    english = (await _upload_as(client, world, text, "en")).json()
+    assert english["errors"][0]["detail"] == "full_name: must not be empty"
+    assert english["errors"][2]["detail"] == "grid: there is no grid named “不存在的网格”"
+
+
+async def test_missing_columns_are_named_as_headers_the_reader_can_write(client: httpx.AsyncClient,
+                                                                         world: World) -> None:
+    response = await _upload_as(client, world, "姓名,手機號\n張三,13800000001\n", "zh-TW")
+    assert response.status_code == 422
+    assert [e["detail"] for e in response.json()["errors"]] == ["網格：名單中沒有這一欄", "觀察原因：名單中沒有這一欄"]
+    # ... and those names are accepted, as are the languages written out.
+    text = "姓名,手機號,網格,觀察原因,語言\n張三,13800000001,东园社区,返鄉,繁體中文\n"
+    created = await _upload_as(client, world, text, "zh-TW")
+    assert created.status_code == 201, created.text
+    subject_id = created.json()["subjects"][0]["id"]
+    record = (await client.get(f"/api/v1/subjects/{subject_id}", headers=world.admin_h)).json()
+    assert record["language"] == "zh_Hant"
