@@ -75,12 +75,14 @@ async def test_client_vanishing_early_leaves_abandoned_record_and_no_live_peer(c
 async def test_beyond_the_session_limit_offers_get_503_with_retry_after(client, world, app_ctx, peers):
     for _ in range(3):  # checkin_max_sessions in these tests
         await start_checkin(client, world.subj_a, peers)
-    offerer = Offerer(client, "/api/v1/checkins", world.subj_a)
+    offerer = Offerer(client, "/api/v1/checkins", {**world.subj_a, "Accept-Language": "zh-TW"})
     with pytest.raises(RuntimeError):
         await connect_client(offerer, SyntheticVideoTrack())
     assert offerer.response is not None and offerer.response.status_code == 503
-    assert int(offerer.response.headers["Retry-After"]) >= 1
+    seconds = int(offerer.response.headers["Retry-After"])
+    assert seconds >= 1
     assert offerer.response.json()["error"] == "busy"
+    assert offerer.response.json()["detail"] == f"視訊線路全部佔用，請在 {seconds} 秒後重試。"
     async with app_ctx.db.session() as session:
         assert len((await session.scalars(select(Checkin))).all()) == 3
 

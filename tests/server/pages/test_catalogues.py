@@ -196,3 +196,18 @@ def test_the_script_check_finds_words() -> None:
               'const b = zh ? "实时更新已断开" : "Live updates disconnected";\n')
     words = [s for s in _string_literals(source) if SENTENCE.search(s)]
     assert words == ["实时更新已断开", "Live updates disconnected"]
+
+
+def test_every_error_class_is_a_keyword_of_the_extractor() -> None:
+    """An AppError subclass the Makefile does not list would keep its messages out of the catalogues."""
+    bases: dict[str, set[str]] = {}
+    for path in (ROOT / "server").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                bases[node.name] = {getattr(b, "id", getattr(b, "attr", "")) for b in node.bases}
+    errors, grown = {"AppError"}, True
+    while grown:
+        found = {name for name, parents in bases.items() if parents & errors}
+        grown = not found <= errors
+        errors |= found
+    assert errors - {"AppError"} <= set(KEYWORDS), f"add to MESSAGE_KEYWORDS: {errors - {'AppError'} - set(KEYWORDS)}"
