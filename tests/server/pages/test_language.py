@@ -105,3 +105,14 @@ async def test_live_updates_and_push_offer_speak_the_pages_language(client: http
     me = await client.get("/me", headers={"Accept-Language": "zh-HK"})
     assert 'data-offer="在這部手機上提醒我"' in me.text
     assert 'data-failed="這部手機無法接收提醒，我們會傳簡訊給您。"' in me.text
+
+
+async def test_an_unknown_address_answers_with_our_page_in_the_readers_language(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/no-such-page", headers={"Accept-Language": "zh-TW"})
+    assert missing.status_code == 404
+    assert '<html lang="zh-Hant">' in missing.text and "這個網址沒有頁面。" in missing.text
+    wrong_method = await client.delete("/login", headers={"Accept-Language": "zh-CN"})
+    assert wrong_method.status_code == 405 and "这个地址不能这样使用。" in wrong_method.text
+    assert "allow" in wrong_method.headers
+    api = await client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
