@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
-from typing import Literal
+from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
-from monitoring import Rules, WindowState, observation_day, todays_windows
+from monitoring import Rules, observation_day, todays_windows
 from server.deps import Ctx, CurrentSubject
+from server.me.schemas import MeRead, WindowToday
 from server.models import ACTIVE, Subject
 from server.roster.status import subject_state
-from server.subjects.schemas import LastReading
 from server.subjects.service import last_reading
 
 router = APIRouter(prefix="/me", tags=["me"])
-
-
-class WindowToday(BaseModel):
-    start: datetime
-    end: datetime
-    state: WindowState
-
-
-class MeRead(BaseModel):
-    id: uuid.UUID
-    full_name: str
-    status: Literal["active", "released"]
-    start_date: date
-    planned_end_date: date
-    observation_day: int
-    duration_days: int
-    language: str | None
-    last_reading: LastReading | None
-    released_at: datetime | None
-    windows_today: list[WindowToday]
-    hotline: str
 
 
 def windows_today(subject: Subject, *, now: datetime, rules: Rules) -> list[WindowToday]:
