@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Result, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -106,6 +106,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE touched. ``AsyncSession.execute`` is typed as answering
+    a plain ``Result``; for those statements it is a ``CursorResult``, which counts them."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The name of the session's database dialect: ``"postgresql"`` or ``"sqlite"``."""
+    return session.get_bind().dialect.name
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:

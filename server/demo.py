@@ -145,15 +145,13 @@ async def _seed_one(db: Database, settings: Settings, rng: random.Random, index:
         readings.append((recent, 36.8, [rng.choice(["cough", "sore_throat", "headache", "runny_nose"])]))
     for taken, temperature, symptoms in sorted(readings):
         async with db.session() as session:
-            subject = await session.get(Subject, subject.id)
-            assert subject is not None
+            subject = await session.get_one(Subject, subject.id)
             await add_reading(session, subject=subject, actor=SYSTEM_STAFF, rules=rules,
                               now=taken + timedelta(minutes=1),
                               body=ReadingCreate(id=uuid.uuid4(), temperature_c=temperature, taken_at=taken,
                                                  method="forehead", symptoms=symptoms))
     async with db.session() as session:
-        subject = await session.get(Subject, subject.id)
-        assert subject is not None
+        subject = await session.get_one(Subject, subject.id)
         if scenario == "callback":
             await open_alert(session, actor=SYSTEM_STAFF, subject=subject, kind="callback_request", now=recent,
                              rules=rules)
@@ -166,15 +164,13 @@ async def _seed_one(db: Database, settings: Settings, rng: random.Random, index:
     if scenario in ("released", "released_override"):
         override = scenario == "released_override"
         async with db.session() as session:
-            subject = await session.get(Subject, subject.id)
-            assert subject is not None
+            subject = await session.get_one(Subject, subject.id)
             await release(session, actor=acting, subject=subject, override=override,
                           note="转入定点医院，由医院继续观察" if override else "观察期满，无异常",
                           rules=rules, now=now - timedelta(hours=rng.randrange(1, 20)))
     if scenario == "high_fever":
         async with db.session() as session:
-            subject = await session.get(Subject, subject.id)
-            assert subject is not None
+            subject = await session.get_one(Subject, subject.id)
             subject.clinician_note = "独居老人，电话随访时请大声说话"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -10,7 +11,7 @@ class AppError(Exception):
     error = "bad_request"
 
     def __init__(self, message: str, *, status_code: int | None = None, extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None, **params: Any) -> None:
+                 headers: Mapping[str, str] | None = None, **params: Any) -> None:
         """``message`` is an English template (``"No grid with id {grid_id}."``) that doubles as the
         translation catalogue's msgid; ``params`` fill it after translation."""
         detail = message.format(**params) if params else message
@@ -21,7 +22,7 @@ class AppError(Exception):
         if status_code is not None:
             self.status_code = status_code
         self.extra = extra or {}
-        self.headers = headers
+        self.headers = dict(headers) if headers is not None else None
 
 
 class NotFound(AppError):

@@ -91,9 +91,9 @@ class Settings(BaseSettings):
     def channel_settings(self) -> dict[str, str | None]:
         """The string settings the channel adapters are built from (see ``build_channels``)."""
         values = {key: value for key, value in self.model_dump().items() if isinstance(value, str) or value is None}
-        if values.get("vapid_private_key"):
+        if private_key := values.get("vapid_private_key"):
             # A PEM set through a plain environment variable often arrives with "\n" written out.
-            values["vapid_private_key"] = values["vapid_private_key"].replace("\\n", "\n")
+            values["vapid_private_key"] = private_key.replace("\\n", "\n")
         return values
 
     @cached_property

@@ -9,7 +9,7 @@ import contextlib
 import enum
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,9 +78,15 @@ class EndReason(enum.Enum):
     shutdown = "the server shut down"
 
 
-class _ConnectionLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"[{self.extra['conn']}] {msg}", kwargs  # type: ignore[index]
+class _ConnectionLog(logging.LoggerAdapter[logging.Logger]):
+    """Prefixes every line with the connection it is about."""
+
+    def __init__(self, logger: logging.Logger, conn: str) -> None:
+        super().__init__(logger, {"conn": conn})
+        self.conn = conn
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        return f"[{self.conn}] {msg}", kwargs
 
 
 class SnapshotWorker:
@@ -115,7 +121,7 @@ class PeerSession:
     def __init__(self, conn_id: str, config: MediaConfig) -> None:
         self.id = conn_id
         self.config = config
-        self.log = _ConnectionLog(logger, {"conn": f"{self.label} {conn_id}"})
+        self.log = _ConnectionLog(logger, f"{self.label} {conn_id}")
         self.pc = RTCPeerConnection(rtc_configuration(config))
         self.relay = MediaRelay()
         self.remote: dict[str, MediaStreamTrack] = {}
@@ -361,6 +367,8 @@ class CheckinSession(PeerSession):
         try:
             while True:
                 frame = await track.recv()
+                if not isinstance(frame, VideoFrame):
+                    continue  # a received video track yields decoded frames; anything else has no picture
                 now = self._loop.time()
                 if self.first_frame_at is None:
                     self._on_first_frame(now)
@@ -534,7 +542,8 @@ class ViewerSession(PeerSession):
     def on_start(self) -> None:
         self.checkin.viewers.add(self)
         for kind in self.remote:
-            self.spawn(drain(self.subscribe(kind)), f"drain {kind}")  # type: ignore[arg-type]
+            if (track := self.subscribe(kind)) is not None:
+                self.spawn(drain(track), f"drain {kind}")
         if self.remote:
             self.checkin.add_talker(self)
 
@@ -572,7 +581,8 @@ class CallHostSession(PeerSession):
 
     def on_start(self) -> None:
         for kind in self.remote:
-            self.spawn(drain(self.subscribe(kind)), f"drain {kind}")  # type: ignore[arg-type]
+            if (track := self.subscribe(kind)) is not None:
+                self.spawn(drain(track), f"drain {kind}")
 
     def attach_subject(self, subject: CheckinSession) -> None:
         if self.subject is not None and self.subject is not subject:

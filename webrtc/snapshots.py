@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import cv2
+import cv2.data
 import numpy as np
 
 from .errors import SnapshotFailed

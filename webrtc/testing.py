@@ -8,6 +8,7 @@ import functools
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -74,11 +75,12 @@ class SyntheticVideoTrack(VideoStreamTrack):
         self._pacer = _Pacer(fps)
 
     @classmethod
-    def from_file(cls, path: str | Path, **kwargs: float) -> SyntheticVideoTrack:
+    def from_file(cls, path: str | Path, *, width: int = 320, height: int = 240,
+                  fps: float = 15) -> SyntheticVideoTrack:
         image = cv2.imread(str(path))
         if image is None:
             raise FileNotFoundError(path)
-        return cls(image, **kwargs)  # type: ignore[arg-type]
+        return cls(image, width=width, height=height, fps=fps)
 
     async def recv(self) -> av.VideoFrame:
         if self.readyState != "live":
@@ -110,7 +112,7 @@ class PreEncodedVideoTrack(MediaStreamTrack):
     def fps(self) -> float:
         return self._pacer.fps
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet[Any]:
         if self.readyState != "live":
             raise MediaStreamError
         pts = await self._pacer.next()

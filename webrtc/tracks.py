@@ -73,6 +73,8 @@ class SwitchableTrack(MediaStreamTrack):
         try:
             while True:
                 frame = await source.recv()
+                if not isinstance(frame, Frame):
+                    raise TypeError(f"cannot forward {type(frame).__name__}: only decoded frames are relayed")
                 if offset is None:
                     offset = 0 if self._next_pts is None or frame.pts is None else self._next_pts - frame.pts
                 if offset and frame.pts is not None:

@@ -67,7 +67,7 @@ async def request_callback(session: AsyncSession, *, subject_id: uuid.UUID, now:
 async def list_alerts(
     session: AsyncSession, *, staff: Staff, status: str | None, subject_id: uuid.UUID | None,
     limit: int, offset: int,
-) -> Sequence[Row[tuple[Alert, str]]]:
+) -> Sequence[Row[Alert, str]]:
     query = select(Alert, Subject.full_name).join(Subject, Subject.id == Alert.subject_id).where(
         staff.subject_filter()
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -77,7 +78,7 @@ class Tokens:
     def read(self, token: str) -> TokenClaims | None:
         try:
             payload, issued_at = self._serializer.loads(
-                token, max_age=max(self._ttl.values()), return_timestamp=True
+                token, max_age=math.ceil(max(self._ttl.values())), return_timestamp=True
             )
         except (BadSignature, SignatureExpired):
             return None

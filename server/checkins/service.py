@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -138,10 +138,10 @@ async def finish(
 # -- reading ---------------------------------------------------------------------------------------------
 
 
-async def _load(session: AsyncSession, checkin_id: uuid.UUID, *conditions: object) -> Checkin:
+async def _load(session: AsyncSession, checkin_id: uuid.UUID, *conditions: ColumnElement[bool]) -> Checkin:
     checkin = await session.scalar(
         select(Checkin).join(Subject, Subject.id == Checkin.subject_id)
-        .where(Checkin.id == checkin_id, *conditions)  # type: ignore[arg-type]
+        .where(Checkin.id == checkin_id, *conditions)
         .options(selectinload(Checkin.snapshots))
     )
     if checkin is None:
@@ -186,7 +186,7 @@ def to_read(checkin: Checkin) -> CheckinRead:
         id=checkin.id,
         subject_id=checkin.subject_id,
         call_id=checkin.call_id,
-        status=checkin.status,  # type: ignore[arg-type]
+        status=checkin.status,
         created_at=checkin.created_at,
         started_at=checkin.started_at,
         ended_at=checkin.ended_at,

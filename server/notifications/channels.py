@@ -20,9 +20,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import httpx
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from py_vapid import Vapid  # type: ignore[import-untyped]
-from py_vapid.utils import b64urlencode  # type: ignore[import-untyped]
-from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
+from py_vapid import Vapid
+from py_vapid.utils import b64urlencode
+from pywebpush import WebPushException, webpush
 
 from server.notifications.dingtalk import RATE_LIMITED_ERRCODE, RETRYABLE_ERRCODES, dingtalk_sign
 

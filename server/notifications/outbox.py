@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import WindowInstance, local_date, open_window, windows_on
 from server.context import AppContext
+from server.db import dialect_of, rowcount
 from server.models import Alert, Subject
 from server.models.notifications import FAILED, PENDING, SENDING, SENT, OutboxMessage, PushSubscription
 from server.notifications import messages
@@ -100,7 +101,7 @@ async def enqueue_reminders(session: AsyncSession, *, window: WindowInstance, se
     webpush, sms = settings.webpush_configured, settings.sms_configured
     if not (webpush or sms):
         return 0
-    dialect = session.bind.dialect.name
+    dialect = dialect_of(session)
     has_subscription = exists().where(PushSubscription.subject_id == Subject.id)
     if webpush and sms:
         channel: Any = case((has_subscription, literal("webpush")), else_=literal("sms"))
@@ -142,7 +143,7 @@ async def enqueue_reminders(session: AsyncSession, *, window: WindowInstance, se
     statement = insert(OutboxMessage).from_select(columns, rows).on_conflict_do_nothing(
         index_elements=["dedupe_key"])
     result = await session.execute(statement)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 # --- the worker ----------------------------------------------------------------------------------
@@ -176,7 +177,7 @@ def _due(now: datetime) -> Any:
 async def _claim(session: AsyncSession, *, now: datetime, where: Any, limit: int) -> list[_Claimed]:
     lease = now + LEASE
     ids = select(OutboxMessage.id).where(_due(now), where).order_by(OutboxMessage.next_attempt_at).limit(limit)
-    if session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         ids = ids.with_for_update(skip_locked=True)
     rows = (await session.execute(
         update(OutboxMessage)
@@ -187,7 +188,7 @@ async def _claim(session: AsyncSession, *, now: datetime, where: Any, limit: int
                    OutboxMessage.title, OutboxMessage.text, OutboxMessage.data, OutboxMessage.attempts)
         .execution_options(synchronize_session=False)
     )).all()
-    return [_Claimed(*row, lease=lease) for row in rows]
+    return [_Claimed(**row._asdict(), lease=lease) for row in rows]
 
 
 async def _claim_due(ctx: AppContext, *, now: datetime, channels: Mapping[str, Channel]) -> list[_Claimed]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules
 from server.auth.principal import Staff
+from server.db import rowcount
 from server.errors import Conflict, NotFound
 from server.models import Subject
 from server.models.notifications import FAILED, OUTBOX_STATUSES, PENDING, OutboxMessage, PushSubscription
@@ -66,7 +67,7 @@ async def save_push_subscription(session: AsyncSession, *, subject_id: uuid.UUID
 async def delete_push_subscription(session: AsyncSession, *, subject_id: uuid.UUID, endpoint: str) -> int:
     result = await session.execute(delete(PushSubscription).where(
         PushSubscription.subject_id == subject_id, PushSubscription.endpoint == endpoint))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 async def release_candidates(session: AsyncSession, *, staff: Staff, now: datetime, rules: Rules, limit: int,

@@ -77,10 +77,12 @@ async def _grids(page: Page, *, status_code: int = 200, **extra: Any) -> Respons
 
 @router.post("/admin/grids")
 async def add_grid(page: AdminPage) -> Response:
+    staff = page.staff
+    assert staff is not None  # AdminPage lets only a signed-in administrator through
     form = await page.form()
     name = str(form.get("name", ""))[:100]
     try:
-        grid = await create_grid(page.session, actor=page.staff, name=name)  # type: ignore[arg-type]
+        grid = await create_grid(page.session, actor=staff, name=name)
     except AppError as error:
         return await _grids(page, status_code=error.status_code, error=_error_text(page, error), name=name)
     return await _grids(page, created=grid.name)
@@ -112,7 +114,7 @@ async def add_staff(page: AdminPage) -> Response:
         "username": str(form.get("username", "")).strip(),
         "full_name": str(form.get("full_name", "")).strip(),
         "role": str(form.get("role", "clinician")),
-        "grid_ids": [int(g) for g in form.getlist("grid_ids") if str(g).isdigit()],
+        "grid_ids": [int(g) for g in form.getlist("grid_ids") if isinstance(g, str) and g.isdigit()],
         "language": str(form.get("language", "")),
     }
     try:
@@ -130,6 +132,8 @@ async def add_staff(page: AdminPage) -> Response:
 @router.post("/admin/staff/{user_id}")
 async def change_staff(user_id: int, page: AdminPage) -> Response:
     """Deactivate, reactivate or reset the password of a staff account."""
+    staff = page.staff
+    assert staff is not None  # AdminPage lets only a signed-in administrator through
     form = await page.form()
     action = str(form.get("action", ""))
     changes: dict[str, Any] = {}
@@ -138,7 +142,7 @@ async def change_staff(user_id: int, page: AdminPage) -> Response:
     elif action == "password":
         changes["password"] = str(form.get("password", ""))
     try:
-        user = await update_user(page.session, actor=page.staff, user_id=user_id, **changes)  # type: ignore[arg-type]
+        user = await update_user(page.session, actor=staff, user_id=user_id, **changes)
     except AppError as error:
         return await _staff(page, status_code=error.status_code, account_error=_error_text(page, error))
     return await _staff(page, updated=user.username)
@@ -169,6 +173,8 @@ def _date(value: str) -> date | None:
 
 @router.post("/admin/enrol")
 async def enrol(page: AdminPage) -> Response:
+    staff = page.staff
+    assert staff is not None  # AdminPage lets only a signed-in administrator through
     form = await page.form()
     values = {key: str(form.get(key, "")).strip() for key in (
         "full_name", "phone", "grid_id", "observation_type", "reason", "start_date", "duration_days", "address",
@@ -177,15 +183,15 @@ async def enrol(page: AdminPage) -> Response:
         body = SubjectCreate(
             full_name=values["full_name"], phone=values["phone"],
             grid_id=int(values["grid_id"]) if values["grid_id"].isdigit() else 0,
-            observation_type=values["observation_type"] or "home",  # type: ignore[arg-type]
+            observation_type=values["observation_type"] or "home",
             reason=values["reason"], start_date=_date(values["start_date"]),
             duration_days=int(values["duration_days"]) if values["duration_days"].isdigit() else None,
             address=values["address"] or None, id_number=values["id_number"] or None,
-            date_of_birth=_date(values["date_of_birth"]), language=values["language"] or None,  # type: ignore[arg-type]
+            date_of_birth=_date(values["date_of_birth"]), language=values["language"] or None,
         )
         now = page.ctx.now()
-        subject, code = await subjects.enrol(page.session, actor=page.staff, body=body,  # type: ignore[arg-type]
-                                             rules=page.ctx.settings.rules, now=now)
+        subject, code = await subjects.enrol(page.session, actor=staff, body=body, rules=page.ctx.settings.rules,
+                                             now=now)
     except ValidationError as error:
         return await _enrol(page, status_code=422, form=values, **_form_problems(page, error))
     except AppError as error:
@@ -196,21 +202,23 @@ async def enrol(page: AdminPage) -> Response:
 @router.post("/admin/enrol/census")
 async def enrol_census(page: AdminPage) -> Response:
     """A census list (CSV) enrolled at once; every person's card, ready to print."""
+    staff = page.staff
+    assert staff is not None  # AdminPage lets only a signed-in administrator through
     form = await page.form()
     upload = form.get("file")
     data = await upload.read(5 * 1024 * 1024 + 1) if isinstance(upload, StarletteUploadFile) else b""
     try:
         if len(data) > 5 * 1024 * 1024:
             raise Invalid("The file is larger than 5 MB; please split the list.")
-        created = await census.import_census(page.session, actor=page.staff,  # type: ignore[arg-type]
-                                             data=data, rules=page.ctx.settings.rules, now=page.ctx.now())
+        created = await census.import_census(page.session, actor=staff, data=data, rules=page.ctx.settings.rules,
+                                             now=page.ctx.now())
     except AppError as error:
         problems = error.problems if isinstance(error, validation.InvalidInput) else []
         lines = [page._("Line {line}: {detail}", line=p.line, detail=p.describe(page.locale)) if p.line
                  else p.describe(page.locale) for p in problems]
         return await _enrol(page, status_code=error.status_code, census_error=_error_text(page, error),
                             census_errors=lines)
-    grids = {g.id: g for g in await list_grids(page.session, staff=page.staff)}  # type: ignore[arg-type]
+    grids = {g.id: g for g in await list_grids(page.session, staff=staff)}
     people = []
     for _line, subject, code in created:
         url = subjects.access_url(page.ctx.settings.public_url, code)
@@ -228,14 +236,14 @@ async def _card(page: Page, subject: Subject, code: str, *, new: bool) -> Respon
 
 @router.post("/admin/subjects/{subject_id}/access-code")
 async def reissue(subject_id: str, page: AdminPage) -> Response:
+    staff = page.staff
+    assert staff is not None  # AdminPage lets only a signed-in administrator through
     await page.form()
     sid = parse_uuid(subject_id)
     if sid is None:
         raise NotFound("No such person in your grids.")
-    subject = await subjects.get_in_scope(page.session, staff=page.staff, subject_id=sid,  # type: ignore[arg-type]
-                                          for_update=True)
-    code = await subjects.reissue_access_code(page.session, actor=page.staff, subject=subject,  # type: ignore[arg-type]
-                                              now=page.ctx.now())
+    subject = await subjects.get_in_scope(page.session, staff=staff, subject_id=sid, for_update=True)
+    code = await subjects.reissue_access_code(page.session, actor=staff, subject=subject, now=page.ctx.now())
     return await _card(page, subject, code, new=False)
 
 

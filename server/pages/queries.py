@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Date, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Date, SQLColumnExpression, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules, day_start, local_date
 from server.auth.principal import Staff
+from server.db import dialect_of
 from server.grids.service import list_grids
 from server.models import RELEASED, Reading, Subject
 from server.pages.charts import DayCount
@@ -39,8 +41,9 @@ class Summary:
     days: list[DayCount]
 
 
-def _local_day(column: object, session: AsyncSession, now: datetime, rules: Rules) -> object:
-    if session.bind.dialect.name == "postgresql":
+def _local_day(column: SQLColumnExpression[datetime], session: AsyncSession, now: datetime,
+               rules: Rules) -> ColumnElement[Any]:
+    if dialect_of(session) == "postgresql":
         return cast(func.timezone(rules.timezone, column), Date)
     # SQLite keeps UTC text; shift by the zone's current offset (exact for zones without DST, such as
     # Asia/Shanghai, and at most an hour off around a DST change elsewhere).
@@ -68,10 +71,10 @@ async def daily_summary(session: AsyncSession, *, staff: Staff, now: datetime, r
     first = today - timedelta(days=SUMMARY_DAYS - 1)
     day = _local_day(Reading.taken_at, session, now, rules)
     series = await session.execute(
-        select(day.label("day"), func.count(),  # type: ignore[attr-defined]
+        select(day.label("day"), func.count(),
                func.sum(case((Reading.classification != "normal", 1), else_=0)))
         .where(Reading.taken_at >= day_start(first, rules))
-        .group_by(day).order_by(day)  # type: ignore[arg-type]
+        .group_by(day).order_by(day)
     )
     per_day = {str(d): (int(n), int(a or 0)) for d, n, a in series.all()}
     days = []

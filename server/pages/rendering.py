@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -93,13 +94,14 @@ class Formatter:
             return _("today {time}", time=time_part)
         return f"{format_skeleton('MMMd', local, tzinfo=tz, locale=self._babel, fuzzy=True)} {time_part}"
 
-    def time(self, value: datetime | None) -> str:
+    # Annotated through the module: in this class, ``datetime`` and ``date`` name the methods below.
+    def time(self, value: dt.datetime | None) -> str:
         if value is None:
             return "—"
         tz = self.ctx.settings.rules.tz
         return format_skeleton("Hm", value.astimezone(tz), tzinfo=tz, locale=self._babel)
 
-    def date(self, value: date | datetime | None) -> str:
+    def date(self, value: dt.date | dt.datetime | None) -> str:
         if value is None:
             return "—"
         if isinstance(value, datetime):
@@ -110,7 +112,7 @@ class Formatter:
         """The last day of observation (the stored end date is the first day after it)."""
         return self.date(subject.planned_end_date - timedelta(days=1))
 
-    def short_date(self, value: date) -> str:
+    def short_date(self, value: dt.date) -> str:
         return format_skeleton("Md", datetime.combine(value, datetime.min.time()), locale=self._babel)
 
     @staticmethod
@@ -198,8 +200,8 @@ class Page:
             if value is None:
                 response.delete_cookie(name, httponly=True, samesite="lax", secure=secure)
             else:
-                options = {"httponly": True, "samesite": "lax", "secure": secure} | options
-                response.set_cookie(name, value, **options)
+                merged: dict[str, Any] = {"httponly": True, "samesite": "lax", "secure": secure} | options
+                response.set_cookie(name, value, **merged)
         _security_headers(response)
         return response
 

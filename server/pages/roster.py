@@ -19,7 +19,7 @@ PAGE_SIZE = 50
 
 def _int(value: str | None) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+        return int(value) if value else None
     except ValueError:
         return None
 
@@ -33,7 +33,7 @@ async def roster_page(page: StaffPage, grid: str | None = None, status: str | No
     grid_id = _int(grid)
     if grid_id is not None and not staff.sees_grid(grid_id):
         grid_id = None
-    chosen_status = Status(status) if status in Status.__members__ else None
+    chosen_status = Status(status) if status is not None and status in Status.__members__ else None
     query = (q or "").strip()[:100] or None
     number = max(1, _int(page_no) or 1)
     result = await roster(page.session, staff=staff, rules=page.ctx.settings.rules, now=page.ctx.now(),

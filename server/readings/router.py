@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -12,7 +12,7 @@ from server.subjects.service import get_in_scope
 
 router = APIRouter(tags=["readings"])
 
-CREATED_OR_REPLAYED = {
+CREATED_OR_REPLAYED: dict[int | str, dict[str, Any]] = {
     200: {"description": "A reading with this id was stored before; it is returned unchanged."},
     409: {"description": "The person has been released; no new readings are taken."},
     422: {"description": "Implausible temperature, unknown symptom, or a time in the future."},

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Interval, and_, case, false, func, literal, or_, type_coerce
+from sqlalchemy import Interval, SQLColumnExpression, and_, case, false, func, literal, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitoring import HeldWindow, Rules, Status, SweepParameters, WindowInstance, local_date
@@ -45,7 +45,7 @@ def window_missing(window: HeldWindow) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _flagged(column: ColumnElement[datetime | None], p: SweepParameters) -> ColumnElement[bool]:
+def _flagged(column: SQLColumnExpression[datetime | None], p: SweepParameters) -> ColumnElement[bool]:
     # NULL compares as unknown, which CASE and WHERE treat as false: "never" is not within the lookback.
     return column > p.flag_cutoff
 
@@ -74,7 +74,7 @@ def severity(p: SweepParameters) -> ColumnElement[int]:
     )
 
 
-def _plus(column: ColumnElement[datetime | None], span: timedelta, dialect: str) -> ColumnElement[datetime]:
+def _plus(column: SQLColumnExpression[datetime | None], span: timedelta, dialect: str) -> ColumnElement[datetime]:
     if dialect == "postgresql":
         return type_coerce(column + literal(span, Interval()), UTCDateTime())
     # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' text: shift the whole seconds with datetime() and keep the

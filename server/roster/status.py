@@ -28,6 +28,7 @@ from monitoring import (
     sweep_parameters,
 )
 from monitoring.flags import STATUS_RANK
+from server.db import dialect_of
 from server.domain_events import emit
 from server.models import ACTIVE, Subject
 from server.roster import rules_sql
@@ -87,7 +88,7 @@ async def refresh_stale_statuses(session: AsyncSession, *, now: datetime, rules:
     processes at once: the UPDATEs are idempotent and row locks serialise them."""
     p = sweep_parameters(now, rules)
     rank, severity_sql = rules_sql.status_rank(p), rules_sql.severity(p)
-    valid_until = rules_sql.status_valid_until(p, session.bind.dialect.name)
+    valid_until = rules_sql.status_valid_until(p, dialect_of(session))
     stale = and_(rules_sql.under_observation(), Subject.status_valid_until <= now)
     changed_rows = (
         await session.execute(

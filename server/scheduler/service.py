@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, or_, select, text, update
@@ -23,6 +23,7 @@ from monitoring import latest_closed_window, next_boundary, sweep_parameters
 from server.alerts.service import open_alert
 from server.auth.principal import SYSTEM_STAFF
 from server.context import AppContext
+from server.db import dialect_of, rowcount
 from server.models import Alert, Subject
 from server.models.checkins import CONNECTING, FAILED, LIVE, Checkin
 from server.notifications.outbox import enqueue_reminders, next_reminder_at, window_to_remind
@@ -39,7 +40,7 @@ MISSED_TWICE = "missed_twice"
 
 
 async def _try_lock(session: AsyncSession) -> bool:
-    if session.bind.dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         return True  # SQLite serialises writers itself, and the sweep is idempotent
     return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY}))
 
@@ -95,7 +96,7 @@ async def close_orphaned_checkins(session: AsyncSession, *, now: datetime, setti
                 error="The server stopped during this check-in; what was received before is kept.")
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 def next_wakeup(now: datetime, ctx: AppContext) -> datetime:
@@ -105,7 +106,7 @@ def next_wakeup(now: datetime, ctx: AppContext) -> datetime:
     return min(candidates) + SETTLE
 
 
-async def run_forever(ctx: AppContext, *, sleep: Callable[[float], object] = asyncio.sleep) -> None:
+async def run_forever(ctx: AppContext, *, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
     """Sweep now (catching up after a restart), then at every boundary; never dies on an error."""
     while True:
         now = ctx.now()

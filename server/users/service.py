@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +46,7 @@ async def update_user(
                                 .with_for_update())
     if user is None:
         raise NotFound("No staff account with id {user_id}.", user_id=user_id)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if is_active is not None and is_active != user.is_active:
         if not is_active and user.id == actor.user_id:
             raise Conflict("You cannot deactivate your own account.")
