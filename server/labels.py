@@ -206,3 +206,41 @@ def field(_: T, name: str) -> str:
         "note": _("Note"),
         "clinician_note": _("Clinician note"),
     }.get(name, name)
+
+
+def audit_detail(_: T, key: str, value: Any) -> tuple[str, str]:
+    """One detail of an audit entry as (label, value) for the audit log; ids and free text stay as
+    recorded, codes get their words."""
+    label = {
+        "user_id": _("Staff account"), "grid_id": _("Grid"), "reading_id": _("Reading"), "alert_id": _("Alert"),
+        "checkin_id": _("Video check-in"), "call_id": _("Call"), "kind": _("Kind"), "source": _("Source"),
+        "count": _("People"), "override": _("Released against the rules"), "unmet": _("Rules not met"),
+        "is_active": _("Active"), "name": _("Name"), "version": _("Link number"),
+    }.get(key) or field(_, key)
+    words: Callable[[str], str] | None = {
+        "role": lambda code: role(_, code), "source": lambda code: source(_, code),
+        "kind": lambda code: alert_kind(_, code), "unmet": lambda code: release_rule(_, code),
+    }.get(key)
+    if isinstance(value, bool):
+        shown = _("yes") if value else _("no")
+    elif isinstance(value, list):
+        shown = ", ".join(words(str(v)) if words else str(v) for v in value)
+    elif words is not None and isinstance(value, str):
+        shown = words(value)
+    elif key == "temperature_c" and isinstance(value, int | float):
+        shown = f"{value:.1f} °C"
+    else:
+        shown = "—" if value is None else str(value)
+    return label, shown
+
+
+def release_rule(_: T, code: str) -> str:
+    """A release rule by name, without the figures :func:`release_reason` fills in."""
+    return {
+        "period_not_over": _("Observation period not over"),
+        "recent_fever": _("Recent fever"),
+        "open_alerts": _("Open alerts"),
+        "no_recent_reading": _("No recent reading"),
+        "no_recent_checkin": _("No recent video check-in"),
+        "already_released": _("Already released"),
+    }.get(code, code)

@@ -9,9 +9,9 @@ from server.context import AppContext
 from tests.factories import World
 from tests.server.pages.conftest import csrf_token, post_form, sign_in_staff, text
 
-# Two Latin words in a row: an English sentence (or pydantic's) on a Chinese page. Codes such as
+# Two Latin words with a space between: an English sentence (or pydantic's) on a Chinese page. Codes such as
 # 'home', CSV, UTF-8 or 2026-03-09 stand alone and pass.
-LATIN_SENTENCE = re.compile(r"[A-Za-z]{2,}[\s,;:.!?'’()-]+[A-Za-z]{2,}")
+LATIN_SENTENCE = re.compile(r"[A-Za-z]{2,}[,;:.!?'’)]?\s+[(]?[A-Za-z]{2,}")
 ALERT_RE = re.compile(r'<(p|div)[^>]*role="alert"[^>]*>(.*?)</\1>', re.S)
 LINK_RE = re.compile(r'class="card-url"><a href="(http://homewatch\.test/s/[^"]+)"')
 
@@ -241,3 +241,24 @@ async def test_every_refusal_of_the_staff_form_is_in_chinese(client: httpx.Async
         notices = alerts(response)
         assert any(expected in notice for notice in notices), (changes, notices)
         assert latin_sentences(notices) == [], (changes, notices)
+
+
+async def test_the_audit_log_names_its_details_in_chinese(client: httpx.AsyncClient, app_ctx: AppContext,
+                                                          world: World) -> None:
+    await client.post("/api/v1/readings", json={"temperature_c": 38.6}, headers=world.subj_a)
+    created = await client.post("/api/v1/users", headers=world.admin_h, json={
+        "username": "nurse-li", "password": "long enough pw", "role": "clinician", "grid_ids": [world.grid_a.id]})
+    assert created.status_code == 201
+    sign_in_staff(client, app_ctx, world.admin)
+    for language, expected in (
+        ("zh-CN", ["体温：38.6 °C", "来源：本人上报", "类型：高热", "用户名：nurse-li", "角色：医生"]),
+        ("zh-TW", ["體溫：38.6 °C", "來源：本人上報", "類型：高熱", "使用者名稱：nurse-li", "角色：醫生"]),
+        ("en", ["Temperature: 38.6 °C", "Source: Self-reported", "Kind: High fever", "Role: Clinician"]),
+    ):
+        page = await client.get("/admin/audit", headers={"Accept-Language": language})
+        details = [html.unescape(re.sub(r"<[^>]+>", "", cell))
+                   for cell in re.findall(r'<td class="details">(.*?)</td>', page.text, re.S)]
+        shown = " ".join(details)
+        assert all(e in shown for e in expected), (language, details)
+        if language != "en":
+            assert latin_sentences(details) == [], details
