@@ -38,6 +38,7 @@ test: lint
 
 bench: install
 	$(BIN)/python -m bench.roster --sizes 2000,10000
+	$(BIN)/python -m bench.boundary --size 10000 --seconds 5
 	$(BIN)/python -m bench.events --clients 200 --readings 10
 	$(BIN)/python bench/checkins.py --quick --targets floor,app
 

@@ -30,7 +30,7 @@ from bench.seed import seed
 from server.auth.security import Tokens
 from server.db import Database, utcnow
 from server.migrate import upgrade
-from server.roster.status import refresh_stale_statuses
+from server.roster.status import sweep_statuses
 from server.settings import Settings
 
 SECRET = "bench-secret-key-bench-secret-key"
@@ -57,8 +57,7 @@ async def _timed_sweep(url: str, settings: Settings) -> tuple[float, int]:
     db = Database.from_url(url)
     try:
         started = time.perf_counter()
-        async with db.session() as session:
-            changed = await refresh_stale_statuses(session, now=utcnow(), rules=settings.rules)
+        changed = await sweep_statuses(db, now=utcnow(), rules=settings.rules)
         return time.perf_counter() - started, len(changed)
     finally:
         await db.dispose()
@@ -151,8 +150,8 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
 
 
 async def _reuse(url: str, n: int, settings: Settings) -> dict[str, float] | None:
-    """A database loaded by an earlier run: migrate it, make every status stale as at a window
-    boundary, and time the sweep."""
+    """A database loaded by an earlier run: migrate it, set every status back to "ok" as the loader
+    leaves it, and time the sweep."""
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
@@ -168,7 +167,8 @@ async def _reuse(url: str, n: int, settings: Settings) -> dict[str, float] | Non
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            await conn.execute(text("UPDATE subjects SET status_valid_until = now() - interval '1 second'"))
+            # As loaded: every status "ok", so the sweep computes every one that is not.
+            await conn.execute(text("UPDATE subjects SET status_rank = 3, severity = 3 WHERE state = 'active'"))
             await conn.execute(text("VACUUM ANALYZE subjects"))
     finally:
         await engine.dispose()

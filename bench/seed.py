@@ -1,7 +1,7 @@
 """Bulk-load N people under observation with 14 days of readings straight into the database.
 
 PostgreSQL gets COPY (asyncpg); SQLite gets executemany. The summary columns are filled as the app
-would have left them, then the app's own status sweep computes every status."""
+would have left them, every status as "ok"; the app's own status sweep then computes the real ones."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitoring import Rules, abnormal_until, planned_end_date, record_filled_window, window_for, windows_on
+from monitoring import Rules, planned_end_date, record_filled_window, window_for, windows_on
 from monitoring.state import SubjectState
 from server.auth.security import hash_password
 
@@ -37,8 +37,6 @@ SUBJECT_COLUMNS = [
     "state",
     "release_override",
     "status_rank",
-    "status_valid_until",
-    "abnormal_until",
     "last_reading_at",
     "last_temperature_c",
     "last_fever_at",
@@ -62,7 +60,6 @@ READING_COLUMNS = [
     "window_start",
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _rows(
@@ -135,8 +132,6 @@ def _rows(
                 "active",
                 False,
                 3,
-                EPOCH,
-                abnormal_until(state, rules),
                 state.last_reading_at,
                 last_temp,
                 state.last_fever_at,

@@ -1,7 +1,7 @@
 """A subject's roster status and flags at a given instant.
 
 The server also computes the status in SQL for its periodic sweep (``server/roster/rules_sql.py``), from
-:func:`sweep_parameters` and the stored :func:`abnormal_until`; every decision there has its Python twin
+:func:`sweep_parameters`; every decision there has its Python twin
 here or in :mod:`monitoring.attendance`, and a property test pins each pair on SQLite and PostgreSQL.
 """
 
@@ -31,7 +31,6 @@ __all__ = [
     "Status",
     "SubjectState",
     "SweepParameters",
-    "abnormal_until",
     "apply_reading",
     "evaluate",
     "missed_twice",
@@ -102,19 +101,9 @@ def sweep_parameters(now: datetime, rules: Rules) -> SweepParameters:
     )
 
 
-def abnormal_until(state: SubjectState, rules: Rules) -> datetime | None:
-    """When fever or symptoms stop making the subject abnormal; store it as a column for the sweep.
-
-    Equal to ``max(last_fever_at, last_symptoms_at) + flag_lookback`` because a high fever is also a
-    fever; the high fever is included anyway so a row that breaks that invariant still shows abnormal.
-    """
-    moments = [t for t in (state.last_fever_at, state.last_high_fever_at, state.last_symptoms_at) if t is not None]
-    return max(moments) + rules.flag_lookback if moments else None
-
-
 def _within(moment: datetime | None, now: datetime, lookback: timedelta) -> bool:
     # No upper bound: a reading stamped a little after `now` (clock skew, or a sweep whose `now` was
-    # taken before the reading committed) must still count, exactly as `abnormal_until > now` does.
+    # taken before the reading committed) must still count, exactly as the SQL's `> flag_cutoff` does.
     return moment is not None and moment > now - lookback
 
 

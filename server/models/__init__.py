@@ -100,8 +100,6 @@ class Subject(Base):
     status_rank: Mapped[int] = mapped_column(SmallInteger, default=3)
     # Within the abnormal group: high fever, fever, then symptoms only (monitoring.severity).
     severity: Mapped[int] = mapped_column(SmallInteger, default=3, server_default=text("3"))
-    status_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    abnormal_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_temperature_c: Mapped[float | None] = mapped_column(Float)
     last_fever_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -123,9 +121,6 @@ class Subject(Base):
         Index("ix_subjects_roster", "status_rank", "severity", "full_name", "id",
               postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
         Index("ix_subjects_grid_roster", "grid_id", "status_rank", "severity", "full_name", "id",
-              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
-        # The time-driven status sweep finds only rows whose status may have changed.
-        Index("ix_subjects_status_valid_until", "status_valid_until",
               postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
         Index("ix_subjects_phone", "phone"),
         Index("ix_subjects_state_planned_end", "state", "planned_end_date"),

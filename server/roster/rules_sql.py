@@ -12,17 +12,14 @@ so both databases compare plain UTC instants and dates.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Interval, SQLColumnExpression, and_, case, false, func, literal, or_, type_coerce
+from sqlalchemy import SQLColumnExpression, and_, case, false, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitoring import HeldWindow, Rules, Status, SweepParameters, WindowInstance, local_date
 from monitoring.flags import SEVERITY_NONE
-from server.db import UTCDateTime
 from server.models import ACTIVE, Subject
-
-_ONE_SECOND = timedelta(seconds=1)
 
 
 def under_observation() -> ColumnElement[bool]:
@@ -72,31 +69,6 @@ def severity(p: SweepParameters) -> ColumnElement[int]:
         (_flagged(Subject.last_symptoms_at, p), 2),
         else_=SEVERITY_NONE,
     )
-
-
-def _plus(column: SQLColumnExpression[datetime | None], span: timedelta, dialect: str) -> ColumnElement[datetime]:
-    if dialect == "postgresql":
-        return type_coerce(column + literal(span, Interval()), UTCDateTime())
-    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' text: shift the whole seconds with datetime() and keep the
-    # microseconds as they were (datetime() itself would round them to milliseconds).
-    shifted = func.datetime(func.substr(column, 1, 19), f"+{int(span.total_seconds())} seconds")
-    return type_coerce(shifted.concat(func.substr(column, 20)), UTCDateTime())
-
-
-def status_valid_until(p: SweepParameters, dialect: str) -> ColumnElement[datetime]:
-    """``monitoring.evaluate(...).status_valid_until``: the next boundary, or earlier when a fever or
-    symptom ages out before it."""
-    lookback = p.now - p.flag_cutoff
-    if lookback % _ONE_SECOND:
-        raise ValueError("The flag lookback must be a whole number of seconds.")
-    boundary = literal(p.next_boundary, UTCDateTime())
-    expiries = [
-        case((_flagged(column, p), _plus(column, lookback, dialect)), else_=boundary)
-        for column in (Subject.last_fever_at, Subject.last_high_fever_at, Subject.last_symptoms_at)
-    ]
-    # LEAST on PostgreSQL; SQLite's scalar min() takes any number of arguments.
-    smallest = func.least if dialect == "postgresql" else func.min
-    return type_coerce(smallest(boundary, *expiries), UTCDateTime())
 
 
 def missed_twice(p: SweepParameters) -> ColumnElement[bool]:

@@ -1,34 +1,39 @@
 """Time-driven work: when a reading window opens or closes (or a day starts), every affected status
-is recomputed at once, by one process, so a missed window shows up on its own without anyone looking.
-In the same transaction, people who missed two windows in a row get a ``missed_twice`` alert, and
-before a window closes the people who have not reported yet get a reminder in the outbox.
+is recomputed, by one process, so a missed window shows up on its own without anyone looking. Then
+people who missed two windows in a row get a ``missed_twice`` alert, and before a window closes the
+people who have not reported yet get a reminder in the outbox.
 
-Any number of app processes run the loop; on PostgreSQL a transaction-level advisory lock lets exactly
-one of them sweep, and the others find nothing left to do. The sweep only touches rows whose
-``status_valid_until`` has passed, alerts are skipped when one was opened since the window closed, and
-reminders carry a per-window dedupe key, so a process restarting mid-window neither repeats nor skips
-work."""
+A boundary is exactly when everyone reports, so none of this may hold up readings: statuses and alerts
+are written in short transactions of a batch each, skipping rows a reading holds (the reading
+re-evaluates its own person) and coming back for them at the end.
+
+Any number of app processes run the loop; on PostgreSQL a session-level advisory lock lets exactly one
+of them sweep, and the others find nothing left to do. The sweep writes only rows whose status changes,
+alerts are skipped when one was opened since the window closed, and reminders carry a per-window dedupe
+key, so a process restarting mid-window neither repeats nor skips work."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select, text, update
+from sqlalchemy import and_, exists, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import latest_closed_window, next_boundary, sweep_parameters
 from server.alerts.service import open_alert
 from server.auth.principal import SYSTEM_STAFF
 from server.context import AppContext
-from server.db import dialect_of, rowcount
+from server.db import Database, rowcount
 from server.models import Alert, Subject
 from server.models.checkins import CONNECTING, FAILED, LIVE, Checkin
 from server.notifications.outbox import enqueue_reminders, next_reminder_at, window_to_remind
 from server.roster import rules_sql
-from server.roster.status import StatusChange, refresh_stale_statuses
+from server.roster.status import StatusChange, sweep_statuses
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,20 +42,35 @@ SWEEP_LOCK_KEY = 0x686F6D65  # "home": one advisory lock id shared by every proc
 SETTLE = timedelta(seconds=1)
 ORPHAN_GRACE_SECONDS = 120
 MISSED_TWICE = "missed_twice"
+ALERT_BATCH = 200
 
 
-async def _try_lock(session: AsyncSession) -> bool:
-    if dialect_of(session) != "postgresql":
-        return True  # SQLite serialises writers itself, and the sweep is idempotent
-    return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY}))
+@asynccontextmanager
+async def _sweep_lock(db: Database) -> AsyncIterator[bool]:
+    """Whether this process may sweep now: on PostgreSQL, a session-level advisory lock held on a
+    connection of its own across the sweep's many short transactions."""
+    if db.dialect != "postgresql":
+        yield True  # SQLite serialises writers itself, and the sweep is idempotent
+        return
+    async with db.engine.connect() as conn:
+        locked = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SWEEP_LOCK_KEY}))
+        await conn.commit()
+        try:
+            yield locked
+        finally:
+            if locked:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SWEEP_LOCK_KEY})
+                await conn.commit()
 
 
-async def open_missed_twice_alerts(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
+async def open_missed_twice_alerts(db: Database, *, now: datetime, settings: Settings,
+                                   batch: int = ALERT_BATCH) -> int:
     """A ``missed_twice`` alert for everyone whose last two closed windows both count against them and
     both went without a reading (``monitoring.missed_twice``).
 
     At most one per closed window: nobody gets a second one while one is open, nor after an
-    acknowledged one that was opened since this window closed."""
+    acknowledged one that was opened since this window closed. Opened in batches of short transactions
+    (people in key order, those a reading holds taken again at the end), like the status sweep."""
     rules = settings.rules
     last = latest_closed_window(now, rules)
     if last is None:
@@ -58,27 +78,43 @@ async def open_missed_twice_alerts(session: AsyncSession, *, now: datetime, sett
     p = sweep_parameters(now, rules)
     already = exists().where(Alert.subject_id == Subject.id, Alert.kind == MISSED_TWICE,
                              or_(Alert.status == "open", Alert.opened_at >= last.end))
-    subjects = (await session.scalars(
-        select(Subject).where(rules_sql.missed_twice(p), ~already).order_by(Subject.id).with_for_update()
-    )).all()
-    for subject in subjects:
-        await open_alert(session, actor=SYSTEM_STAFF, subject=subject, kind=MISSED_TWICE, now=now, rules=rules,
-                         staff_channels=settings.staff_channels)
-    return len(subjects)
+    wanted = and_(rules_sql.missed_twice(p), ~already)
+    async with db.session() as session:
+        candidates = list((await session.scalars(select(Subject.id).where(wanted).order_by(Subject.id))).all())
+    opened = 0
+    for skip_locked in (True, False):
+        left: list[uuid.UUID] = []
+        for start in range(0, len(candidates), batch):
+            chunk = candidates[start:start + batch]
+            async with db.session() as session:
+                subjects = (await session.scalars(
+                    select(Subject).where(Subject.id.in_(chunk), wanted).order_by(Subject.id)
+                    .with_for_update(skip_locked=skip_locked)
+                )).all()
+                for subject in subjects:
+                    await open_alert(session, actor=SYSTEM_STAFF, subject=subject, kind=MISSED_TWICE, now=now,
+                                     rules=rules, staff_channels=settings.staff_channels)
+            opened += len(subjects)
+            taken = {subject.id for subject in subjects}
+            left += [subject_id for subject_id in chunk if subject_id not in taken]
+        candidates = left
+    return opened
 
 
 async def sweep_once(ctx: AppContext, now: datetime) -> list[StatusChange] | None:
-    """Apply time to every stale status, open missed-twice alerts and queue due reminders; None when
-    another process holds the sweep."""
-    async with ctx.db.session() as session:
-        if not await _try_lock(session):
+    """Apply time to every status, open missed-twice alerts and queue due reminders, each in short
+    transactions of its own; None when another process holds the sweep."""
+    async with _sweep_lock(ctx.db) as locked:
+        if not locked:
             return None
-        changes = await refresh_stale_statuses(session, now=now, rules=ctx.settings.rules)
-        alerts = await open_missed_twice_alerts(session, now=now, settings=ctx.settings)
+        settings = ctx.settings
+        changes = await sweep_statuses(ctx.db, now=now, rules=settings.rules)
+        alerts = await open_missed_twice_alerts(ctx.db, now=now, settings=settings)
         reminders = 0
-        if (window := window_to_remind(now, ctx.settings)) is not None:
-            reminders = await enqueue_reminders(session, window=window, settings=ctx.settings, now=now)
-        await close_orphaned_checkins(session, now=now, settings=ctx.settings)
+        async with ctx.db.session() as session:
+            if (window := window_to_remind(now, settings)) is not None:
+                reminders = await enqueue_reminders(session, window=window, settings=settings, now=now)
+            await close_orphaned_checkins(session, now=now, settings=settings)
         if alerts or reminders:
             logger.info("sweep at %s: %d missed-twice alerts, %d reminders queued", now.isoformat(), alerts,
                         reminders)

@@ -15,7 +15,6 @@ from monitoring import (
     SubjectState,
     SweepParameters,
     WindowSpec,
-    abnormal_until,
     apply_reading,
     evaluate,
     local_date,
@@ -207,12 +206,6 @@ def test_missed_twice_needs_both_closed_windows_to_count_and_be_empty() -> None:
     assert not missed_twice(state(start_date=date(2020, 2, 3)), sh(3, 11, 1), RULES)
 
 
-def test_abnormal_until_is_one_lookback_after_the_latest_fever_or_symptom() -> None:
-    assert abnormal_until(state(), RULES) is None
-    later = state(last_fever_at=sh(3, 8), last_high_fever_at=sh(3, 8), last_symptoms_at=sh(2, 8))
-    assert abnormal_until(later, RULES) == sh(4, 8)
-
-
 def test_subject_state_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         state(last_reading_at=datetime(2020, 2, 3, 8, 0))
@@ -353,11 +346,6 @@ def test_evaluate_status_equals_the_sql_sweep(
     evaluation = evaluate(subject, now, rules, video_rules=video_rules)
     parameters = sweep_parameters(now, rules)
     assert evaluation.status is sql_case(subject, parameters, rules)
-    assert abnormal_until(subject, rules) == (
-        max(t for t in (subject.last_fever_at, subject.last_symptoms_at) if t is not None) + rules.flag_lookback
-        if subject.last_fever_at or subject.last_symptoms_at
-        else None
-    )
     # The offset `now` is written in changes nothing.
     assert evaluate(subject, now.astimezone(timezone(timedelta(hours=8))), rules, video_rules=video_rules) == (
         evaluation
