@@ -148,7 +148,10 @@ async def sweep_statuses(db: Database, *, now: datetime, rules: Rules,
     so a reading never waits behind more than one range; they are taken again at the end, waiting
     this time, because the writer may have evaluated them at an instant before ``now``. Lock order is
     the readings' own: subject rows (here in key order), then the per-grid counters (in key order, by
-    their trigger). Running it twice, or from two processes, is harmless: the second finds nothing."""
+    their trigger). Running it twice, or from two processes, is harmless: the second finds nothing. A
+    writer that evaluated its person before ``now`` but took the row only after its range was done is
+    put right by the next sweep, which compares every row again (the scheduler wakes at least every
+    few minutes)."""
     batch = batch or SWEEP_BATCH
     p = sweep_parameters(now, rules)
     changes: list[StatusChange] = []
