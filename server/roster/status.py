@@ -138,8 +138,25 @@ async def refresh_stale_statuses(session: AsyncSession, *, now: datetime, rules:
     return changes
 
 
-async def sweep_statuses(db: Database, *, now: datetime, rules: Rules,
-                         batch: int | None = None) -> list[StatusChange]:
+async def _rewrite_each(db: Database, p: SweepParameters, ids: list[uuid.UUID], batch: int) -> list[StatusChange]:
+    """Rewrite the differing rows among ``ids`` a batch per transaction; those held by another
+    transaction are skipped, then taken again at the end, waiting this time (the writer may have
+    evaluated them at an instant before the sweep's)."""
+    changes: list[StatusChange] = []
+    for skip_locked in (True, False):
+        left: list[uuid.UUID] = []
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            async with db.session() as session:
+                changes += await _rewrite(session, p, [Subject.id.in_(chunk)], skip_locked=skip_locked)
+                if skip_locked:
+                    left += (await session.scalars(select(Subject.id).where(Subject.id.in_(chunk), _differs(p)))).all()
+        ids = left
+    return changes
+
+
+async def sweep_statuses(db: Database, *, now: datetime, rules: Rules, batch: int | None = None,
+                         abnormal_only: bool = False) -> list[StatusChange]:
     """Apply the passage of time to every person under observation; returns the rows it rewrote.
 
     The table is walked in primary-key ranges of ``batch`` rows, each range its own short transaction,
@@ -150,10 +167,24 @@ async def sweep_statuses(db: Database, *, now: datetime, rules: Rules,
     the readings' own: subject rows (here in key order), then the per-grid counters (in key order, by
     their trigger). Running it twice, or from two processes, is harmless: the second finds nothing. A
     writer that evaluated its person before ``now`` but took the row only after its range was done is
-    put right by the next sweep, which compares every row again (the scheduler wakes at least every
-    few minutes)."""
+    put right by the next full sweep (the scheduler compares every row again a few minutes after each
+    boundary).
+
+    ``abnormal_only`` is for wake-ups between boundaries: only the abnormal group is compared."""
     batch = batch or SWEEP_BATCH
     p = sweep_parameters(now, rules)
+    if abnormal_only:
+        # Between boundaries only fevers and symptoms age out: the abnormal group, read through the
+        # roster's index, is all that can have changed.
+        async with db.session() as session:
+            ids = list((await session.scalars(
+                select(Subject.id).where(Subject.status_rank == Status.abnormal.rank, _differs(p)).order_by(Subject.id)
+            )).all())
+        aged = await _rewrite_each(db, p, ids, batch)
+        if aged:
+            async with db.session() as session:
+                _announce(session, aged)
+        return aged
     changes: list[StatusChange] = []
     skipped: list[uuid.UUID] = []
     after: uuid.UUID | None = None

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring import latest_closed_window, next_boundary, sweep_parameters
+from monitoring import Rules, latest_closed_window, next_boundary, sweep_parameters
 from server.alerts.service import open_alert
 from server.auth.principal import SYSTEM_STAFF
 from server.context import AppContext
@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 SWEEP_LOCK_KEY = 0x686F6D65  # "home": one advisory lock id shared by every process of a deployment
 SETTLE = timedelta(seconds=1)
+RECHECK = timedelta(minutes=5)
 ORPHAN_GRACE_SECONDS = 120
 MISSED_TWICE = "missed_twice"
 ALERT_BATCH = 200
@@ -101,14 +102,15 @@ async def open_missed_twice_alerts(db: Database, *, now: datetime, settings: Set
     return opened
 
 
-async def sweep_once(ctx: AppContext, now: datetime) -> list[StatusChange] | None:
-    """Apply time to every status, open missed-twice alerts and queue due reminders, each in short
+async def sweep_once(ctx: AppContext, now: datetime, *, full: bool = True) -> list[StatusChange] | None:
+    """Apply time to the statuses (every one, or with ``full=False`` only the abnormal group, all that
+    can change between boundaries), open missed-twice alerts and queue due reminders, each in short
     transactions of its own; None when another process holds the sweep."""
     async with _sweep_lock(ctx.db) as locked:
         if not locked:
             return None
         settings = ctx.settings
-        changes = await sweep_statuses(ctx.db, now=now, rules=settings.rules)
+        changes = await sweep_statuses(ctx.db, now=now, rules=settings.rules, abnormal_only=not full)
         alerts = await open_missed_twice_alerts(ctx.db, now=now, settings=settings)
         reminders = 0
         async with ctx.db.session() as session:
@@ -142,12 +144,23 @@ def next_wakeup(now: datetime, ctx: AppContext) -> datetime:
     return min(candidates) + SETTLE
 
 
+def needs_full_sweep(last_full: datetime | None, now: datetime, rules: Rules) -> bool:
+    """Every row is compared after each boundary and once more at the next wake-up (a reading that
+    evaluated just before the boundary may commit after the sweep passed its row); in between, only
+    fevers and symptoms age out, so only the abnormal group is compared."""
+    return last_full is None or next_boundary(last_full - RECHECK, rules) <= now
+
+
 async def run_forever(ctx: AppContext, *, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
     """Sweep now (catching up after a restart), then at every boundary; never dies on an error."""
+    last_full: datetime | None = None
     while True:
         now = ctx.now()
+        full = needs_full_sweep(last_full, now, ctx.settings.rules)
         try:
-            changes = await sweep_once(ctx, now)
+            changes = await sweep_once(ctx, now, full=full)
+            if full:
+                last_full = now
             if changes:
                 logger.info("status sweep at %s: %d subjects changed", now.isoformat(), len(changes))
         except Exception:

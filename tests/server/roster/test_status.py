@@ -94,3 +94,24 @@ async def test_the_sweep_rewrites_exactly_the_rows_the_rules_change(app_ctx: App
         async with app_ctx.db.session() as session:
             await session.execute(delete(Subject).where(Subject.id.in_([s.id for s in subjects])))
     assert checked > 300
+
+
+async def test_between_boundaries_only_the_abnormal_group_is_compared(app_ctx: AppContext) -> None:
+    rules = app_ctx.settings.rules
+    now = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)  # 12:00 Shanghai, between the windows
+    async with app_ctx.db.session() as session:
+        grid = await create_grid(session, actor=SYSTEM_STAFF, name="g")
+        aged_out = _random_subject(rules, random.Random(1), grid.id, now)
+        aged_out.last_fever_at = aged_out.last_high_fever_at = now - timedelta(hours=25)
+        aged_out.last_symptoms_at = None
+        aged_out.status_rank, aged_out.severity = 0, 0
+        # Stored as ok although the morning window went unreported: only a full comparison sees it.
+        unreported = _random_subject(rules, random.Random(2), grid.id, now)
+        unreported.last_fever_at = unreported.last_high_fever_at = unreported.last_symptoms_at = None
+        unreported.filled_window_1 = unreported.filled_window_2 = None
+        unreported.start_date, unreported.created_at = date(2026, 3, 9), now - timedelta(days=1)
+        unreported.status_rank, unreported.severity = 3, 3
+        session.add_all([aged_out, unreported])
+    changes = await sweep_statuses(app_ctx.db, now=now, rules=rules, abnormal_only=True)
+    assert [c.subject_id for c in changes] == [aged_out.id]
+    assert [c.subject_id for c in await sweep_statuses(app_ctx.db, now=now, rules=rules)] == [unreported.id]

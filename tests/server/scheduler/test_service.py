@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from server.context import AppContext
 from server.models import Subject
-from server.scheduler.service import next_wakeup, sweep_once
+from server.scheduler.service import needs_full_sweep, next_wakeup, sweep_once
 from tests.conftest import Clock
 from tests.factories import World
 
@@ -64,3 +64,18 @@ async def test_checkins_orphaned_by_a_restart_are_closed_as_failed(app_ctx: AppC
     # The two that outlived any possible check-in are failed; the young live one and the finished one stay.
     assert statuses == ["completed", "failed", "failed", "live"]
     assert all("server stopped" in (error or "") for status, error in rows if status == "failed")
+
+
+def test_every_row_is_compared_after_a_boundary_and_once_more_then_only_the_abnormal_ones(
+    app_ctx: AppContext,
+) -> None:
+    from datetime import UTC
+
+    rules = app_ctx.settings.rules
+    closes = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # 11:00 Shanghai, the morning window closes
+    assert needs_full_sweep(None, closes - timedelta(hours=1), rules)  # at start-up
+    assert not needs_full_sweep(closes - timedelta(minutes=20), closes - timedelta(minutes=15), rules)
+    assert needs_full_sweep(closes - timedelta(minutes=4), closes + timedelta(seconds=1), rules)
+    # The wake-up after the boundary's sweep compares everything once more, the one after that does not.
+    assert needs_full_sweep(closes + timedelta(seconds=1), closes + timedelta(minutes=5, seconds=1), rules)
+    assert not needs_full_sweep(closes + timedelta(minutes=5, seconds=1), closes + timedelta(minutes=10), rules)
