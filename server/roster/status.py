@@ -104,15 +104,21 @@ async def _rewrite(session: AsyncSession, p: SweepParameters, where: list[Column
                    skip_locked: bool) -> list[StatusChange]:
     """Rewrite the rows matching ``where`` whose status or severity is no longer what the rules say,
     locking them in key order (the order every other multi-row writer uses)."""
-    locked = (select(Subject.id).where(*where, _differs(p)).order_by(Subject.id)
-              .with_for_update(skip_locked=skip_locked))
-    rows = (await session.execute(
-        update(Subject).where(Subject.id.in_(locked.scalar_subquery()))
-        .values(status_rank=rules_sql.status_rank(p), severity=rules_sql.severity(p))
-        .returning(Subject.id, Subject.grid_id, Subject.status_rank)
-        .execution_options(synchronize_session=False)
-    )).all()
-    return [StatusChange(row[0], row[1], STATUS_BY_RANK[row[2]]) for row in rows]
+    locked = list((await session.scalars(
+        select(Subject.id).where(*where, _differs(p)).order_by(Subject.id).with_for_update(skip_locked=skip_locked)
+    )).all())
+    changes: list[StatusChange] = []
+    # The keys as a list, not a subquery: PostgreSQL then updates through the primary key instead of
+    # hashing the subquery against a scan of the whole table for every batch.
+    for start in range(0, len(locked), SWEEP_BATCH):
+        rows = (await session.execute(
+            update(Subject).where(Subject.id.in_(locked[start:start + SWEEP_BATCH]))
+            .values(status_rank=rules_sql.status_rank(p), severity=rules_sql.severity(p))
+            .returning(Subject.id, Subject.grid_id, Subject.status_rank)
+            .execution_options(synchronize_session=False)
+        )).all()
+        changes += [StatusChange(row[0], row[1], STATUS_BY_RANK[row[2]]) for row in rows]
+    return changes
 
 
 def _announce(session: AsyncSession, changes: list[StatusChange]) -> None:
