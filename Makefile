@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_WORKERS ?= auto
 
-.PHONY: install run serve test lint bench bench-full migrate demo clean translations
+.PHONY: install run serve test lint bench bench-full soak migrate demo clean translations
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -45,10 +45,15 @@ bench: install
 bench-full: install
 	$(BIN)/python -m bench.roster --sizes 10000,100000,1000000
 
+# Kills the app and crashes a private PostgreSQL (needs its server binaries) while clients post readings;
+# fails unless every acknowledged reading is stored exactly once. The full run: python -m bench.soak
+soak: install
+	$(BIN)/python -m bench.soak --duration 40 --clients 4 --people 2
+
 # Pages and API errors are translated from web/translations/<locale>/LC_MESSAGES/messages.po (compiled in
 # memory at start-up). This refreshes the catalogues after texts changed; then fill in the new msgstr lines.
 MESSAGE_KEYWORDS := -k _ -k NotFound -k Forbidden -k Unauthorized -k Conflict -k Invalid -k InvalidInput -k TooManyRequests \
-	-k InvalidCredentials -k CsrfRefused -k MediaBusy -k AppError
+	-k InvalidCredentials -k CsrfRefused -k MediaBusy -k AppError -k Unavailable
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header $(MESSAGE_KEYWORDS) \
 		-o web/translations/messages.pot .

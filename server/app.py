@@ -19,8 +19,8 @@ from server.checkins.lifecycle import start_media, stop_media
 from server.checkins.media import media_refusal
 from server.checkins.router import router as checkins_router
 from server.context import AppContext
-from server.db import Database
-from server.errors import AppError
+from server.db import UNREACHABLE_ERRORS, Database, database_unreachable
+from server.errors import AppError, Unavailable
 from server.grids.router import router as grids_router
 from server.live.lifecycle import start_bus, stop_bus
 from server.live.router import router as live_router
@@ -87,6 +87,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     @app.exception_handler(MediaError)
     async def media_error(request: Request, exc: MediaError) -> Response:
         return await app_error(request, media_refusal(exc))
+
+    async def backend_unreachable(request: Request, exc: Exception) -> Response:
+        if not database_unreachable(exc):
+            raise exc  # a real fault: the server error handler logs it and answers 500
+        logger.warning("database unreachable during %s %s: %r", request.method, request.url.path, exc)
+        return await app_error(request, Unavailable(
+            "The service is briefly unavailable; please try again in a moment.", headers={"Retry-After": "2"}))
+
+    for kind in UNREACHABLE_ERRORS:
+        app.add_exception_handler(kind, backend_unreachable)
 
     @app.exception_handler(RequestValidationError)
     async def request_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import DateTime, MetaData, Result, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -117,6 +119,27 @@ def rowcount(result: Result[Any]) -> int:
 def dialect_of(session: AsyncSession) -> str:
     """The name of the session's database dialect: ``"postgresql"`` or ``"sqlite"``."""
     return session.get_bind().dialect.name
+
+
+# Failures that say the database could not be reached or dropped the connection, not that the request was
+# wrong: the pool's wait timing out, a refused or reset connection (asyncpg raises these from connect()
+# unwrapped), PostgreSQL starting up or shutting down, and SQLite's "database is locked".
+_UNREACHABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError,
+                asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError)
+# What the app's error handler looks at (a dropped connection mid-query arrives as a plain DBAPIError).
+UNREACHABLE_ERRORS = (sa_exc.DBAPIError, *_UNREACHABLE)
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` means the database is unreachable for now, so that a retry may succeed."""
+    cause: BaseException | None = error
+    for _ in range(4):  # SQLAlchemy wraps the driver's error, which may wrap asyncpg's
+        if cause is None:
+            return False
+        if isinstance(cause, _UNREACHABLE) or (isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:

@@ -53,3 +53,12 @@ class Invalid(AppError):
 class TooManyRequests(AppError):
     status_code = 429
     error = "too_many_requests"
+
+
+class Unavailable(AppError):
+    """A backend the request needs is unreachable for a moment (the database restarting, say): the client
+    should try again shortly. Nothing was stored unless the connection was lost during the commit itself,
+    which is why writes that matter take a client-chosen id and are idempotent."""
+
+    status_code = 503
+    error = "unavailable"

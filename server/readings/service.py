@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import (
@@ -24,6 +26,7 @@ from server.alerts.service import open_alert
 from server.audit import service as audit
 from server.audit.service import Actor
 from server.auth.principal import Staff
+from server.db import dialect_of
 from server.domain_events import emit
 from server.errors import Conflict, Invalid
 from server.models import ACTIVE, Reading, Subject
@@ -59,9 +62,7 @@ async def add_reading(
     if body.id is not None:
         existing = await session.get(Reading, body.id)
         if existing is not None:
-            if existing.subject_id != subject.id:
-                raise Conflict("This reading id is already used by another record.")
-            return existing, False
+            return await _stored_before(session, reading_id=body.id, subject=subject), False
     if subject.state != ACTIVE:
         raise Conflict("Observation has ended for this person; no new readings are taken.")
     try:
@@ -77,24 +78,32 @@ async def add_reading(
 
     temperature_class = classify(temperature, rules)
     window = window_for(taken_at, rules)
-    reading = Reading(
-        id=body.id or uuid.uuid4(),
-        subject_id=subject.id,
-        temperature_c=temperature,
-        taken_at=taken_at,
-        received_at=now,
-        method=body.method,
-        symptoms=list(symptoms),
-        note=body.note,
-        source=source,
-        classification=temperature_class.value,
-        window_start=window.start if window else None,
-        entered_by=entered_by,
-        checkin_id=checkin_id,
+    values = {
+        "id": body.id or uuid.uuid4(),
+        "subject_id": subject.id,
+        "temperature_c": temperature,
+        "taken_at": taken_at,
+        "received_at": now,
+        "method": body.method,
+        "symptoms": list(symptoms),
+        "note": body.note,
+        "source": source,
+        "classification": temperature_class.value,
+        "window_start": window.start if window else None,
+        "entered_by": entered_by,
+        "checkin_id": checkin_id,
+    }
+    # The check above misses a retry that runs while its first try is still uncommitted (a client that
+    # timed out). Inserting "unless the id exists" waits for that first try and then stores nothing, so the
+    # retry answers the stored reading instead of failing on the primary key. Inserted now, also because
+    # without a relationship() the unit of work would not order the alert after its reading.
+    insert = postgresql_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    reading = await session.scalar(
+        insert(Reading).values(values).on_conflict_do_nothing(index_elements=["id"]).returning(Reading),
+        execution_options={"populate_existing": True},
     )
-    session.add(reading)
-    # Without a relationship() the unit of work does not order the alert after its reading.
-    await session.flush()
+    if reading is None:
+        return await _stored_before(session, reading_id=values["id"], subject=subject), False
 
     before = subject_state(subject)
     after = apply_reading(before, taken_at=taken_at, temperature_c=temperature, has_symptoms=bool(symptoms),
@@ -133,6 +142,14 @@ async def readings_for_staff(session: AsyncSession, *, staff: Staff, subject_id:
     """A person's readings, newest first, for staff in scope; the look is audited."""
     subject = await look_at(session, staff=staff, subject_id=subject_id, action="subject.readings_viewed")
     return await list_readings(session, subject_id=subject.id, limit=limit)
+
+
+async def _stored_before(session: AsyncSession, *, reading_id: uuid.UUID, subject: Subject) -> Reading:
+    existing = await session.get(Reading, reading_id)
+    assert existing is not None  # readings are never deleted on their own
+    if existing.subject_id != subject.id:
+        raise Conflict("This reading id is already used by another record.")
+    return existing
 
 
 async def list_readings(

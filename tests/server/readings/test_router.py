@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -112,3 +113,19 @@ async def test_subject_sees_only_their_own_history(client: httpx.AsyncClient, wo
     await client.post("/api/v1/readings", headers=world.subj_b, json={"temperature_c": 36.9})
     mine = (await client.get("/api/v1/me/readings", headers=world.subj_b)).json()
     assert [r["temperature_c"] for r in mine] == [36.9]
+
+
+async def test_retry_racing_its_first_try_is_stored_once(client: httpx.AsyncClient, world: World) -> None:
+    # A client whose first try timed out retries while that try is still running: both carry one id.
+    reading_id = str(uuid.uuid4())
+    body = {"id": reading_id, "temperature_c": 38.6}
+    paths = [("/api/v1/readings", world.subj_a), (f"/api/v1/subjects/{world.subject_a.id}/readings", world.clin_a)]
+    for path, headers in paths:
+        body["id"] = reading_id = str(uuid.uuid4())
+        answers = await asyncio.gather(*(client.post(path, headers=headers, json=body) for _ in range(3)))
+        assert sorted(a.status_code for a in answers) == [200, 200, 201]
+        assert {a.json()["id"] for a in answers} == {reading_id}
+    history = (await client.get("/api/v1/me/readings", headers=world.subj_a)).json()
+    assert len(history) == 2
+    alerts = (await client.get("/api/v1/alerts", headers=world.clin_a)).json()
+    assert sorted(a["reading_id"] for a in alerts) == sorted(r["id"] for r in history)
