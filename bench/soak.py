@@ -367,7 +367,8 @@ async def soak(args: argparse.Namespace) -> int:
     print(f"stored {verdict.stored}, duplicated {verdict.duplicated}, lost {verdict.lost}, "
           f"stored wrong {verdict.mismatched}, fevers without exactly one alert {verdict.alert_errors}, "
           f"summaries behind their readings {verdict.summary_errors}, 500 answers {len(tally.server_errors)}")
-    print("exceptions in the app's log: " + (", ".join(f"{k} {v}" for k, v in errors.most_common()) or "none"))
+    logged = ", ".join(f"{k} {v}" for k, v in errors.most_common()) or "none"
+    print(f"errors the app logged (its background loops included): {logged}")
     for reading in [r for r in tally.sent if r.rejected][:5]:
         print("  refused:", reading.key, reading.rejected)
     bad = (verdict.lost or verdict.duplicated or verdict.mismatched or verdict.alert_errors
