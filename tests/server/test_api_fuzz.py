@@ -20,6 +20,7 @@ import pytest
 import requests
 import schemathesis
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -125,12 +126,12 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("role", ["admin", "clinician", "person"])
-async def test_fuzzed_requests_never_get_a_server_error(client: httpx.AsyncClient, world: World, role: str) -> None:
+async def test_fuzzed_requests_never_get_a_server_error(
+        app: FastAPI, client: httpx.AsyncClient, world: World, role: str) -> None:
     fever = await client.post("/api/v1/readings", headers=world.subj_a, json={"temperature_c": 38.9})
     alert_id = (await client.get("/api/v1/alerts", headers=world.clin_a)).json()[0]["id"]
     assert fever.status_code == 201
     headers = {"admin": world.admin_h, "clinician": world.clin_a, "person": world.subj_a}[role]
-    app = world.ctx.services["app"]
     schema = schemathesis.openapi.from_dict(app.openapi())
     loop = asyncio.get_running_loop()
 
