@@ -78,8 +78,9 @@ async def add_reading(
 
     temperature_class = classify(temperature, rules)
     window = window_for(taken_at, rules)
+    reading_id = body.id or uuid.uuid4()
     values = {
-        "id": body.id or uuid.uuid4(),
+        "id": reading_id,
         "subject_id": subject.id,
         "temperature_c": temperature,
         "taken_at": taken_at,
@@ -103,7 +104,7 @@ async def add_reading(
         execution_options={"populate_existing": True},
     )
     if reading is None:
-        return await _stored_before(session, reading_id=values["id"], subject=subject), False
+        return await _stored_before(session, reading_id=reading_id, subject=subject), False
 
     before = subject_state(subject)
     after = apply_reading(before, taken_at=taken_at, temperature_c=temperature, has_symptoms=bool(symptoms),
