@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from server.auth.callers import Authenticator
 from server.auth.security import Tokens
 from server.auth.service import SignIns
 from server.db import Database, utcnow
@@ -26,6 +27,7 @@ class AppContext:
     settings: Settings
     db: Database
     tokens: Tokens
+    authenticator: Authenticator
     sign_ins: SignIns
     # Every rule takes "now" from here, so tests can stand at any instant without sleeping.
     clock: Callable[[], datetime] = utcnow
@@ -43,13 +45,7 @@ class AppContext:
     @classmethod
     def create(cls, settings: Settings, db: Database | None = None) -> AppContext:
         db = db or Database.from_url(settings.database_url, echo=settings.sql_echo)
-        return cls(
-            settings=settings,
-            db=db,
-            sign_ins=SignIns(db, settings),
-            tokens=Tokens(
-                settings.secret_key,
-                staff_ttl_s=settings.staff_token_hours * 3600,
-                subject_ttl_s=settings.subject_token_days * 86400,
-            ),
-        )
+        tokens = Tokens(settings.secret_key, staff_ttl_s=settings.staff_token_hours * 3600,
+                        subject_ttl_s=settings.subject_token_days * 86400)
+        return cls(settings=settings, db=db, tokens=tokens, authenticator=Authenticator(tokens),
+                   sign_ins=SignIns(db, settings, tokens))

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from monitoring import day_start, local_date, windows_on
 from server.alerts.service import acknowledge, open_alert
-from server.auth.principal import SYSTEM_STAFF, Staff
+from server.auth.principal import SYSTEM_STAFF, Admin, Staff
 from server.auth.security import hash_access_code
 from server.db import Database, utcnow
 from server.grids.service import get_or_create_grids
@@ -102,7 +102,7 @@ async def _staff(db: Database, username: str) -> Staff:
     async with db.session() as session:
         user = await session.scalar(select(User).where(User.username == username))
         assert user is not None
-        return Staff(user_id=user.id, username=user.username, role="admin", grid_ids=frozenset())
+        return Admin(user_id=user.id, username=user.username, grid_ids=frozenset())
 
 
 async def _seed_one(db: Database, settings: Settings, rng: random.Random, index: int, grid_id: int, days_ago: int,

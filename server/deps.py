@@ -1,35 +1,37 @@
-"""Typed FastAPI dependencies shared by every router."""
+"""Typed FastAPI dependencies shared by every router: the unit of work and who is calling.
+
+Who is calling is learnt from :class:`server.auth.callers.Authenticator` (the pages use the same one,
+see ``server/pages/rendering.py``). A route states the caller it needs by its parameter's type:
+``CurrentStaff``, ``CurrentAdmin``, ``CurrentClinician``, ``CurrentSubject``, …; the dependency behind it
+answers 401 when nobody (or nobody of that kind) signed the request and 403 when a staff member's role
+does not allow the route, so handlers never check a role themselves."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from server.auth.principal import Staff, SubjectPrincipal
+from server.auth.callers import COOKIES, STAFF_COOKIE, SUBJECT_COOKIE, Kind
+from server.auth.principal import Admin, Caller, Clinician, Staff, SubjectPrincipal
 from server.context import AppContext
 from server.errors import Forbidden, Unauthorized
-from server.models import Subject, User
 
-STAFF_COOKIE = "hw_staff"
-SUBJECT_COOKIE = "hw_subject"
+__all__ = ["STAFF_COOKIE", "SUBJECT_COOKIE"]
 
 
-def get_ctx(request: Request) -> AppContext:
+def app_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
 
-Ctx = Annotated[AppContext, Depends(get_ctx)]
+Ctx = Annotated[AppContext, Depends(app_context)]
 
 
-async def get_session(ctx: Ctx) -> AsyncIterator[AsyncSession]:
+async def open_unit_of_work(ctx: Ctx) -> AsyncIterator[AsyncSession]:
     """The request's one unit of work: committed when the route returns, rolled back when it raises."""
     async with ctx.db.session() as session:
         yield session
@@ -37,109 +39,120 @@ async def get_session(ctx: Ctx) -> AsyncIterator[AsyncSession]:
 
 # scope="function": the unit of work commits before the response is sent, so a client never sees a
 # success for a write that then fails to commit, nor reads ahead of its own write.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(open_unit_of_work, scope="function")]
 
 bearer_scheme = HTTPBearer(auto_error=False)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
-def request_token(request: Request, credentials: HTTPAuthorizationCredentials | None, cookie: str) -> str | None:
-    """The bearer token if the request has one, else the sign-in cookie named ``cookie``."""
+def presented_token(request: Request, credentials: HTTPAuthorizationCredentials | None, kind: Kind) -> str | None:
+    """The bearer token if the request has one, else the sign-in cookie of ``kind`` (pages' fetches)."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
         return credentials.credentials
-    return request.cookies.get(cookie)
+    return request.cookies.get(COOKIES[kind])
 
 
-async def load_staff(session: AsyncSession, ctx: AppContext, token: str | None) -> Staff | None:
-    claims = ctx.tokens.read(token) if token else None
-    if claims is None or claims.kind != "staff":
-        return None
-    user = await session.scalar(
-        select(User).where(User.id == int(claims.ident)).options(selectinload(User.grids))
-    )
-    if user is None or not user.is_active or user.token_version != claims.version:
-        return None
-    return Staff.of(user)
+def presented_staff_token(request: Request, credentials: BearerCredentials) -> str | None:
+    return presented_token(request, credentials, "staff")
 
 
-async def load_subject(session: AsyncSession, ctx: AppContext, token: str | None, *,
-                       for_update: bool = False) -> SubjectPrincipal | None:
-    claims = ctx.tokens.read(token) if token else None
-    if claims is None or claims.kind != "subject":
-        return None
-    subject = await session.get(Subject, uuid.UUID(claims.ident), with_for_update=for_update or None)
-    if subject is None or subject.access_code_version != claims.version:
-        return None
-    return SubjectPrincipal(subject_id=subject.id, subject=subject)
+def presented_subject_token(request: Request, credentials: BearerCredentials) -> str | None:
+    return presented_token(request, credentials, "subject")
 
 
-async def current_staff(
-    request: Request,
-    session: SessionDep,
-    ctx: Ctx,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Staff:
-    staff = await load_staff(session, ctx, request_token(request, credentials, STAFF_COOKIE))
-    if staff is None:
-        raise Unauthorized("Please sign in as a staff member.", headers={"WWW-Authenticate": "Bearer"})
-    return staff
+StaffToken = Annotated[str | None, Depends(presented_staff_token)]
+SubjectToken = Annotated[str | None, Depends(presented_subject_token)]
 
 
-async def current_admin(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
-    if not staff.is_admin:
+def _please_sign_in(message: str = "Please sign in.") -> Unauthorized:
+    return Unauthorized(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def require_caller(ctx: Ctx, session: SessionDep, credentials: BearerCredentials) -> Caller:
+    """Anyone signed in with a bearer token: a staff member or a person under observation."""
+    token = credentials.credentials if credentials is not None else None
+    caller = await ctx.authenticator.caller(session, token)
+    if caller is None:
+        raise _please_sign_in("This token is not valid (any more).")
+    return caller
+
+
+async def require_staff(ctx: Ctx, session: SessionDep, token: StaffToken) -> Staff:
+    """A signed-in staff member (admin or clinician); 401 otherwise."""
+    caller = await ctx.authenticator.caller(session, token)
+    if not isinstance(caller, Staff):
+        raise _please_sign_in("Please sign in as a staff member.")
+    return caller
+
+
+async def require_admin(staff: Annotated[Staff, Depends(require_staff)]) -> Admin:
+    """A signed-in admin; 403 for a clinician."""
+    if not isinstance(staff, Admin):
         raise Forbidden("Only an administrator can do this.")
     return staff
 
 
-async def current_clinician(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
-    if staff.role != "clinician":
+async def require_clinician(staff: Annotated[Staff, Depends(require_staff)]) -> Clinician:
+    """A signed-in clinician; 403 for an admin (who sees no grid's people as their own)."""
+    if not isinstance(staff, Clinician):
         raise Forbidden("Only a clinician can do this.")
     return staff
 
 
-def _subject_dependency(*, for_update: bool) -> Callable[..., Awaitable[SubjectPrincipal]]:
-    async def dependency(
-        request: Request,
-        session: SessionDep,
-        ctx: Ctx,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    ) -> SubjectPrincipal:
-        token = request_token(request, credentials, SUBJECT_COOKIE)
-        principal = await load_subject(session, ctx, token, for_update=for_update)
-        if principal is None:
-            raise Unauthorized("Please open your personal link again to sign in.",
-                               headers={"WWW-Authenticate": "Bearer"})
-        return principal
-
-    return dependency
+def _subject_or_401(caller: Caller | None) -> SubjectPrincipal:
+    if not isinstance(caller, SubjectPrincipal):
+        raise _please_sign_in("Please open your personal link again to sign in.")
+    return caller
 
 
-current_subject = _subject_dependency(for_update=False)
-# Row-locked for the request: a write to the subject's summary (a reading) then costs one query for
-# sign-in and lock together.
-current_subject_locked = _subject_dependency(for_update=True)
+async def require_subject(ctx: Ctx, session: SessionDep, token: SubjectToken) -> SubjectPrincipal:
+    """A person under observation signed in with their link; 401 otherwise."""
+    return _subject_or_401(await ctx.authenticator.caller(session, token))
 
 
-async def current_subject_brief(
-    request: Request,
-    ctx: Ctx,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> SubjectPrincipal:
-    """The signed-in subject, for a route that then waits on the network (a WebRTC negotiation takes
-    up to seconds): signs in with a unit of work of its own, so no pooled connection is held meanwhile."""
+async def require_subject_and_lock_row(ctx: Ctx, session: SessionDep, token: SubjectToken) -> SubjectPrincipal:
+    """:func:`require_subject`, with the person's row locked for the request: a write to their summary (a
+    reading) then costs one query for sign-in and lock together."""
+    return _subject_or_401(await ctx.authenticator.caller(session, token, lock_subject=True))
+
+
+async def require_subject_holding_no_connection(ctx: Ctx, token: SubjectToken) -> SubjectPrincipal:
+    """:func:`require_subject` for a route that then waits on the network (a WebRTC negotiation takes up
+    to seconds): signs in with a unit of work of its own, so no pooled connection is held meanwhile."""
     async with ctx.db.session() as session:
-        principal = await load_subject(session, ctx, request_token(request, credentials, SUBJECT_COOKIE))
-    if principal is None:
-        raise Unauthorized("Please open your personal link again to sign in.",
-                           headers={"WWW-Authenticate": "Bearer"})
-    return principal
+        caller = await ctx.authenticator.caller(session, token)
+    return _subject_or_401(caller)
 
 
-CurrentStaff = Annotated[Staff, Depends(current_staff)]
-CurrentSubjectBrief = Annotated[SubjectPrincipal, Depends(current_subject_brief)]
-CurrentSubjectLocked = Annotated[SubjectPrincipal, Depends(current_subject_locked)]
-CurrentAdmin = Annotated[Staff, Depends(current_admin)]
-CurrentClinician = Annotated[Staff, Depends(current_clinician)]
-CurrentSubject = Annotated[SubjectPrincipal, Depends(current_subject)]
+async def require_staff_holding_no_connection(ctx: Ctx, token: StaffToken) -> Staff:
+    """:func:`require_staff` for a route that lasts long (an event stream lives for hours)."""
+    async with ctx.db.session() as session:
+        caller = await ctx.authenticator.caller(session, token)
+    if not isinstance(caller, Staff):
+        raise _please_sign_in("Please sign in as a staff member.")
+    return caller
+
+
+async def require_staff_or_subject(ctx: Ctx, session: SessionDep, staff_token: StaffToken,
+                                   subject_token: SubjectToken) -> Staff | SubjectPrincipal:
+    """A staff member, or else a person under observation (check-ins are shown to both)."""
+    caller = await ctx.authenticator.caller(session, staff_token)
+    if caller is None and subject_token != staff_token:
+        caller = await ctx.authenticator.caller(session, subject_token)
+    if caller is None:
+        raise _please_sign_in()
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(require_caller)]
+CurrentStaff = Annotated[Staff, Depends(require_staff)]
+CurrentAdmin = Annotated[Admin, Depends(require_admin)]
+CurrentClinician = Annotated[Clinician, Depends(require_clinician)]
+CurrentSubject = Annotated[SubjectPrincipal, Depends(require_subject)]
+CurrentSubjectLocked = Annotated[SubjectPrincipal, Depends(require_subject_and_lock_row)]
+CurrentSubjectHoldingNoConnection = Annotated[SubjectPrincipal, Depends(require_subject_holding_no_connection)]
+CurrentStaffHoldingNoConnection = Annotated[Staff, Depends(require_staff_holding_no_connection)]
+CurrentStaffOrSubject = Annotated[Staff | SubjectPrincipal, Depends(require_staff_or_subject)]
 
 
 def client_address(request: Request) -> str:

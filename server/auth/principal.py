@@ -1,10 +1,15 @@
-"""Who is calling, and what they may see: decided here, once, for every route."""
+"""Who is calling, and what they may see: decided here, once, for every route.
+
+A caller is an :class:`Admin`, a :class:`Clinician` or a :class:`SubjectPrincipal` (a person under
+observation); :mod:`server.auth.callers` makes one from a request's token, for the API and the pages
+alike. Routes ask for the kind they need through a dependency (``CurrentAdmin``, ``StaffPage``, …), so a
+handler never checks a role itself."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from sqlalchemy import ColumnElement, false, true
 
@@ -15,22 +20,21 @@ Role = Literal["admin", "clinician"]
 
 @dataclass(frozen=True, slots=True)
 class Staff:
+    """A signed-in staff member: always an :class:`Admin` or a :class:`Clinician`."""
+
+    role: ClassVar[Role]
+
     user_id: int
     username: str
-    role: Role
     grid_ids: frozenset[int]
     language: str | None = None
 
-    @classmethod
-    def of(cls, user: User) -> Staff:
+    @staticmethod
+    def of(user: User) -> Admin | Clinician:
         """The staff member signed in as ``user`` (its grids loaded)."""
-        return cls(
-            user_id=user.id,
-            username=user.username,
-            role=user.role,  # type: ignore[arg-type]  # the column holds only "admin" or "clinician"
-            grid_ids=frozenset(g.id for g in user.grids),
-            language=user.language,
-        )
+        kind = Admin if user.role == "admin" else Clinician
+        return kind(user_id=user.id, username=user.username, grid_ids=frozenset(g.id for g in user.grids),
+                    language=user.language)
 
     @property
     def db_user_id(self) -> int | None:
@@ -58,7 +62,23 @@ class Staff:
 
 
 @dataclass(frozen=True, slots=True)
+class Admin(Staff):
+    """Sees every grid; manages grids, staff, enrolment and release."""
+
+    role: ClassVar[Role] = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Clinician(Staff):
+    """Sees the people of their grids; enters readings, rings people, acknowledges alerts."""
+
+    role: ClassVar[Role] = "clinician"
+
+
+@dataclass(frozen=True, slots=True)
 class SubjectPrincipal:
+    """A person under observation, signed in with their personal link."""
+
     subject_id: uuid.UUID
     subject: Subject
 
@@ -67,5 +87,7 @@ class SubjectPrincipal:
         return ("subject", str(self.subject_id), self.subject.full_name)
 
 
+Caller = Staff | SubjectPrincipal
+
 # The command line (demo seeding, imports) acts as this admin; it has no row in users.
-SYSTEM_STAFF = Staff(user_id=0, username="system", role="admin", grid_ids=frozenset())
+SYSTEM_STAFF = Admin(user_id=0, username="system", grid_ids=frozenset())

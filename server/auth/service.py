@@ -16,18 +16,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.audit import service as audit
-from server.auth.principal import Staff
-from server.auth.security import check_password, hash_access_code
+from server.auth.principal import Caller, Staff, SubjectPrincipal
+from server.auth.security import Tokens, check_password, hash_access_code
 from server.db import Database
 from server.errors import TooManyRequests, Unauthorized
 from server.models import AuthFailure, Subject, User
 from server.settings import Settings
+
+CallerT = TypeVar("CallerT", bound=Caller)
 
 
 class InvalidCredentials(Unauthorized):
@@ -78,17 +81,25 @@ class SignInGate:
             self._slots.release()
 
 
-class SignIns:
-    """Signing in, for one app process (pages and the API alike)."""
+@dataclass(frozen=True, slots=True)
+class SignedIn(Generic[CallerT]):
+    caller: CallerT
+    token: str
 
-    def __init__(self, db: Database, settings: Settings, gate: SignInGate | None = None) -> None:
+
+class SignIns:
+    """Signing in, for one app process (pages and the API alike): checks what the caller presents and
+    issues the token the API answers and the pages keep in a cookie."""
+
+    def __init__(self, db: Database, settings: Settings, tokens: Tokens, gate: SignInGate | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.tokens = tokens
         self.gate = gate or SignInGate()
 
-    async def staff(self, *, username: str, password: str, address: str, now: datetime) -> User:
-        """The active staff member with this username and password (grids loaded); InvalidCredentials
-        otherwise, TooManyRequests after too many failures for the username or the caller's address."""
+    async def staff(self, *, username: str, password: str, address: str, now: datetime) -> SignedIn[Staff]:
+        """The active staff member with this username and password; InvalidCredentials otherwise,
+        TooManyRequests after too many failures for the username or the caller's address."""
         keys = [f"user:{username.strip().lower()}", f"ip:{address}"]
         throttle = Throttle.for_staff(self.settings)
         async with self.gate.turn():
@@ -109,9 +120,9 @@ class SignIns:
                     await _record_failure(session, keys=keys, throttle=throttle, now=now)
         if not accepted or user is None:
             raise InvalidCredentials("Wrong username or password.")
-        return user
+        return SignedIn(Staff.of(user), self.tokens.issue("staff", str(user.id), user.token_version))
 
-    async def subject(self, *, access_code: str, address: str, now: datetime) -> Subject:
+    async def subject(self, *, access_code: str, address: str, now: datetime) -> SignedIn[SubjectPrincipal]:
         """The person whose personal link carries this code; InvalidCredentials for a code that is
         unknown (or re-issued since), TooManyRequests after too many of those from the caller's address."""
         keys = [f"code-ip:{address}"]
@@ -125,7 +136,8 @@ class SignIns:
                 await _record_failure(session, keys=keys, throttle=throttle, now=now)
         if subject is None:
             raise InvalidCredentials("This link is not valid any more. Please ask your grid worker for a new one.")
-        return subject
+        return SignedIn(SubjectPrincipal(subject.id, subject),
+                        self.tokens.issue("subject", str(subject.id), subject.access_code_version))
 
 
 async def _check_throttle(session: AsyncSession, *, keys: list[str], throttle: Throttle, now: datetime) -> None:

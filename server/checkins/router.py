@@ -3,9 +3,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse
-from fastapi.security import HTTPAuthorizationCredentials
 
 from server.auth.principal import Staff, SubjectPrincipal
 from server.checkins import media, service
@@ -19,20 +18,14 @@ from server.checkins.schemas import (
     SessionOffer,
 )
 from server.deps import (
-    STAFF_COOKIE,
-    SUBJECT_COOKIE,
     Ctx,
     CurrentClinician,
     CurrentStaff,
+    CurrentStaffOrSubject,
     CurrentSubject,
-    CurrentSubjectBrief,
+    CurrentSubjectHoldingNoConnection,
     SessionDep,
-    bearer_scheme,
-    load_staff,
-    load_subject,
-    request_token,
 )
-from server.errors import Unauthorized
 from server.models.checkins import Checkin
 from server.readings import service as readings
 from server.readings.schemas import ReadingCreate, ReadingRead
@@ -46,23 +39,6 @@ OFFER_ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-async def current_viewer(
-    request: Request,
-    session: SessionDep,
-    ctx: Ctx,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Staff | SubjectPrincipal:
-    """Staff or the person themself: check-ins and their pictures are shown to both."""
-    viewer = (await load_staff(session, ctx, request_token(request, credentials, STAFF_COOKIE))
-              or await load_subject(session, ctx, request_token(request, credentials, SUBJECT_COOKIE)))
-    if viewer is None:
-        raise Unauthorized("Please sign in.", headers={"WWW-Authenticate": "Bearer"})
-    return viewer
-
-
-Viewer = Annotated[Staff | SubjectPrincipal, Depends(current_viewer)]
-
-
 async def _visible(session: SessionDep, viewer: Staff | SubjectPrincipal, checkin_id: uuid.UUID) -> Checkin:
     if isinstance(viewer, Staff):
         return await service.get_for_staff(session, staff=viewer, checkin_id=checkin_id)
@@ -71,7 +47,7 @@ async def _visible(session: SessionDep, viewer: Staff | SubjectPrincipal, checki
 
 @router.post("/checkins", response_model=CheckinAnswer, status_code=status.HTTP_201_CREATED,
              responses={**OFFER_ERRORS, 409: {"description": "Released, or the call has ended."}})
-async def start_checkin(body: CheckinOffer, me: CurrentSubjectBrief, ctx: Ctx) -> CheckinAnswer:
+async def start_checkin(body: CheckinOffer, me: CurrentSubjectHoldingNoConnection, ctx: Ctx) -> CheckinAnswer:
     """A person starts a video check-in (or joins a clinician's call with `call_id`). Send the whole
     offer once ICE gathering is complete; the answer is complete too."""
     checkin_id, sdp, _ = await media.begin_checkin(ctx, subject_id=me.subject_id, sdp=body.sdp, type=body.type,
@@ -90,7 +66,7 @@ async def list_checkins(
 
 
 @router.get("/checkins/{checkin_id}", response_model=CheckinRead)
-async def get_checkin(checkin_id: uuid.UUID, viewer: Viewer, session: SessionDep) -> CheckinRead:
+async def get_checkin(checkin_id: uuid.UUID, viewer: CurrentStaffOrSubject, session: SessionDep) -> CheckinRead:
     """One check-in with its snapshots (the person themself, or staff in scope; staff looks are audited)."""
     checkin = await _visible(session, viewer, checkin_id)
     if isinstance(viewer, Staff):
@@ -100,7 +76,8 @@ async def get_checkin(checkin_id: uuid.UUID, viewer: Viewer, session: SessionDep
 
 @router.get("/checkins/{checkin_id}/snapshots/{index}.jpg", response_class=FileResponse,
             responses={200: {"content": {"image/jpeg": {}}}})
-async def get_snapshot(checkin_id: uuid.UUID, index: int, viewer: Viewer, ctx: Ctx, session: SessionDep) -> Response:
+async def get_snapshot(checkin_id: uuid.UUID, index: int, viewer: CurrentStaffOrSubject, ctx: Ctx,
+                       session: SessionDep) -> Response:
     """A snapshot as JPEG (the person themself, or staff in scope; staff looks are audited)."""
     checkin = await _visible(session, viewer, checkin_id)
     path = service.snapshot_file(checkin, index, ctx.settings.media_dir)

@@ -12,12 +12,13 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from server import i18n, validation
 from server.audit import service as audit
+from server.auth.principal import Admin
 from server.errors import AppError, Invalid, NotFound
 from server.grids.service import create_grid, list_grids
 from server.models import Grid, Subject
 from server.notifications.service import release_candidates
 from server.pages import charts, queries
-from server.pages.rendering import AdminPage, Page, parse_uuid
+from server.pages.rendering import AdminPage, AnyCallerPage, Page, parse_uuid
 from server.roster.service import counts_by_grid
 from server.subjects import census
 from server.subjects import service as subjects
@@ -32,11 +33,11 @@ REVIEW_LIST = 20
 LANGUAGES = ("zh_Hans", "zh_Hant", "en")
 
 
-def _error_text(page: Page, error: AppError) -> str:
+def _error_text(page: AnyCallerPage, error: AppError) -> str:
     return i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
 
 
-def _form_problems(page: Page, error: ValidationError) -> dict[str, Any]:
+def _form_problems(page: AnyCallerPage, error: ValidationError) -> dict[str, Any]:
     """What a form's notice shows: one line per field that breaks a rule, in the page's language."""
     return {"error": page._("Please correct the form:"),
             "problems": [p.describe(page.locale) for p in validation.problems(error.errors())]}
@@ -45,9 +46,8 @@ def _form_problems(page: Page, error: ValidationError) -> dict[str, Any]:
 @router.get("/admin")
 async def summary(page: AdminPage) -> Response:
     _ = page._
-    assert page.staff is not None
     now, rules = page.ctx.now(), page.ctx.settings.rules
-    data = await queries.daily_summary(page.session, staff=page.staff, now=now, rules=rules,
+    data = await queries.daily_summary(page.session, staff=page.caller, now=now, rules=rules,
                                        sweep=not page.ctx.settings.scheduler_enabled)
     total_readings = sum(d.readings for d in data.days)
     chart = charts.daily_chart(
@@ -57,7 +57,7 @@ async def summary(page: AdminPage) -> Response:
                       fever=sum(d.abnormal for d in data.days)),
         readings_label=_("Readings"), abnormal_label=_("With fever"), day_label=page.fmt.short_date,
     )
-    _total, review = await release_candidates(page.session, staff=page.staff, now=now, rules=rules,
+    _total, review = await release_candidates(page.session, staff=page.caller, now=now, rules=rules,
                                               limit=REVIEW_LIST, offset=0)
     return page.render("admin/summary.html", data=data, chart=chart, review=review, section="summary")
 
@@ -67,9 +67,8 @@ async def grids_page(page: AdminPage) -> Response:
     return await _grids(page)
 
 
-async def _grids(page: Page, *, status_code: int = 200, **extra: Any) -> Response:
-    assert page.staff is not None
-    grids = list(await list_grids(page.session, staff=page.staff))
+async def _grids(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> Response:
+    grids = list(await list_grids(page.session, staff=page.caller))
     counts = {grid_id: sum(by_status.values()) for grid_id, by_status in (await counts_by_grid(page.session)).items()}
     context = {"grids": grids, "counts": counts, "error": None, "created": None, "name": "", "section": "grids"}
     return page.render("admin/grids.html", status_code=status_code, **(context | extra))
@@ -77,12 +76,10 @@ async def _grids(page: Page, *, status_code: int = 200, **extra: Any) -> Respons
 
 @router.post("/admin/grids")
 async def add_grid(page: AdminPage) -> Response:
-    staff = page.staff
-    assert staff is not None  # AdminPage lets only a signed-in administrator through
     form = await page.form()
     name = str(form.get("name", ""))[:100]
     try:
-        grid = await create_grid(page.session, actor=staff, name=name)
+        grid = await create_grid(page.session, actor=page.caller, name=name)
     except AppError as error:
         return await _grids(page, status_code=error.status_code, error=_error_text(page, error), name=name)
     return await _grids(page, created=grid.name)
@@ -93,14 +90,13 @@ async def staff_page(page: AdminPage) -> Response:
     return await _staff(page)
 
 
-async def _staff(page: Page, *, status_code: int = 200, **extra: Any) -> Response:
-    assert page.staff is not None
+async def _staff(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> Response:
     context = {
         "users": list(await list_users(page.session)),
-        "grids": list(await list_grids(page.session, staff=page.staff)),
+        "grids": list(await list_grids(page.session, staff=page.caller)),
         "languages": LANGUAGES, "error": None, "problems": [], "created": None, "updated": None,
         "account_error": None,
-        "me_id": page.staff.user_id,
+        "me_id": page.caller.user_id,
         "form": {"username": "", "full_name": "", "role": "clinician", "grid_ids": [], "language": ""},
         "section": "staff",
     }
@@ -121,7 +117,7 @@ async def add_staff(page: AdminPage) -> Response:
         body = UserCreate(username=values["username"], password=str(form.get("password", "")),
                           role=values["role"], grid_ids=values["grid_ids"],
                           full_name=values["full_name"] or None, language=values["language"] or None)
-        user = await create_user(page.session, actor=page.staff, **body.model_dump())
+        user = await create_user(page.session, actor=page.caller, **body.model_dump())
     except ValidationError as error:
         return await _staff(page, status_code=422, form=values, **_form_problems(page, error))
     except AppError as error:
@@ -132,8 +128,6 @@ async def add_staff(page: AdminPage) -> Response:
 @router.post("/admin/staff/{user_id}")
 async def change_staff(user_id: int, page: AdminPage) -> Response:
     """Deactivate, reactivate or reset the password of a staff account."""
-    staff = page.staff
-    assert staff is not None  # AdminPage lets only a signed-in administrator through
     form = await page.form()
     action = str(form.get("action", ""))
     changes: dict[str, Any] = {}
@@ -142,7 +136,7 @@ async def change_staff(user_id: int, page: AdminPage) -> Response:
     elif action == "password":
         changes["password"] = str(form.get("password", ""))
     try:
-        user = await update_user(page.session, actor=staff, user_id=user_id, **changes)
+        user = await update_user(page.session, actor=page.caller, user_id=user_id, **changes)
     except AppError as error:
         return await _staff(page, status_code=error.status_code, account_error=_error_text(page, error))
     return await _staff(page, updated=user.username)
@@ -153,10 +147,9 @@ async def enrol_form(page: AdminPage) -> Response:
     return await _enrol(page)
 
 
-async def _enrol(page: Page, *, status_code: int = 200, **extra: Any) -> Response:
-    assert page.staff is not None
+async def _enrol(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> Response:
     context = {
-        "grids": list(await list_grids(page.session, staff=page.staff)),
+        "grids": list(await list_grids(page.session, staff=page.caller)),
         "languages": LANGUAGES, "error": None, "problems": [], "form": {"observation_type": "home", "language": ""},
         "census_error": None, "census_errors": [],
         "default_days": page.ctx.settings.observation_days, "section": "enrol",
@@ -173,8 +166,6 @@ def _date(value: str) -> date | None:
 
 @router.post("/admin/enrol")
 async def enrol(page: AdminPage) -> Response:
-    staff = page.staff
-    assert staff is not None  # AdminPage lets only a signed-in administrator through
     form = await page.form()
     values = {key: str(form.get(key, "")).strip() for key in (
         "full_name", "phone", "grid_id", "observation_type", "reason", "start_date", "duration_days", "address",
@@ -190,8 +181,8 @@ async def enrol(page: AdminPage) -> Response:
             date_of_birth=_date(values["date_of_birth"]), language=values["language"] or None,
         )
         now = page.ctx.now()
-        subject, code = await subjects.enrol(page.session, actor=staff, body=body, rules=page.ctx.settings.rules,
-                                             now=now)
+        subject, code = await subjects.enrol(page.session, actor=page.caller, body=body,
+                                             rules=page.ctx.settings.rules, now=now)
     except ValidationError as error:
         return await _enrol(page, status_code=422, form=values, **_form_problems(page, error))
     except AppError as error:
@@ -202,23 +193,21 @@ async def enrol(page: AdminPage) -> Response:
 @router.post("/admin/enrol/census")
 async def enrol_census(page: AdminPage) -> Response:
     """A census list (CSV) enrolled at once; every person's card, ready to print."""
-    staff = page.staff
-    assert staff is not None  # AdminPage lets only a signed-in administrator through
     form = await page.form()
     upload = form.get("file")
     data = await upload.read(5 * 1024 * 1024 + 1) if isinstance(upload, StarletteUploadFile) else b""
     try:
         if len(data) > 5 * 1024 * 1024:
             raise Invalid("The file is larger than 5 MB; please split the list.")
-        created = await census.import_census(page.session, actor=staff, data=data, rules=page.ctx.settings.rules,
-                                             now=page.ctx.now())
+        created = await census.import_census(page.session, actor=page.caller,
+                                             data=data, rules=page.ctx.settings.rules, now=page.ctx.now())
     except AppError as error:
         problems = error.problems if isinstance(error, validation.InvalidInput) else []
         lines = [page._("Line {line}: {detail}", line=p.line, detail=p.describe(page.locale)) if p.line
                  else p.describe(page.locale) for p in problems]
         return await _enrol(page, status_code=error.status_code, census_error=_error_text(page, error),
                             census_errors=lines)
-    grids = {g.id: g for g in await list_grids(page.session, staff=staff)}
+    grids = {g.id: g for g in await list_grids(page.session, staff=page.caller)}
     people = []
     for _line, subject, code in created:
         url = subjects.access_url(page.ctx.settings.public_url, code)
@@ -227,7 +216,7 @@ async def enrol_census(page: AdminPage) -> Response:
     return page.render("admin/census.html", people=people, section="enrol")
 
 
-async def _card(page: Page, subject: Subject, code: str, *, new: bool) -> Response:
+async def _card(page: AnyCallerPage, subject: Subject, code: str, *, new: bool) -> Response:
     url = subjects.access_url(page.ctx.settings.public_url, code)
     grid = await page.session.get(Grid, subject.grid_id)
     qr = charts.qr_svg(url, title=page._("QR code of the personal link"))
@@ -236,14 +225,14 @@ async def _card(page: Page, subject: Subject, code: str, *, new: bool) -> Respon
 
 @router.post("/admin/subjects/{subject_id}/access-code")
 async def reissue(subject_id: str, page: AdminPage) -> Response:
-    staff = page.staff
-    assert staff is not None  # AdminPage lets only a signed-in administrator through
     await page.form()
     sid = parse_uuid(subject_id)
     if sid is None:
         raise NotFound("No such person in your grids.")
-    subject = await subjects.get_in_scope(page.session, staff=staff, subject_id=sid, for_update=True)
-    code = await subjects.reissue_access_code(page.session, actor=staff, subject=subject, now=page.ctx.now())
+    subject = await subjects.get_in_scope(page.session, staff=page.caller, subject_id=sid,
+                                          for_update=True)
+    code = await subjects.reissue_access_code(page.session, actor=page.caller, subject=subject,
+                                              now=page.ctx.now())
     return await _card(page, subject, code, new=False)
 
 

@@ -11,11 +11,12 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from server.auth.principal import Clinician, Staff
 from server.checkins import service
 from server.checkins.lifecycle import media
-from server.errors import Forbidden, NotFound
+from server.errors import NotFound
 from server.models import ACTIVE, Subject
-from server.pages.rendering import Page, StaffPage, SubjectPage, parse_uuid
+from server.pages.rendering import AnyCallerPage, ClinicianPage, Page, StaffPage, SubjectPage, parse_uuid
 from server.subjects.service import get_in_scope
 from webrtc import browser_ice_servers
 
@@ -30,14 +31,13 @@ def _json(value: object) -> Markup:
     return Markup(json.dumps(value, ensure_ascii=False).replace("<", "\\u003c"))
 
 
-def _ice(page: Page) -> list[dict[str, object]]:
+def _ice(page: AnyCallerPage) -> list[dict[str, object]]:
     return browser_ice_servers(media(page.ctx).config)
 
 
 @router.get("/me/checkin")
 async def checkin_page(page: SubjectPage) -> Response:
-    subject = page.subject
-    assert subject is not None
+    subject = page.caller.subject
     _ = page._
     # The script's words, translated here: checkin.js holds no text of its own.
     strings = {
@@ -70,7 +70,7 @@ def _staff_subject_id(raw: str) -> uuid.UUID:
     return subject_id
 
 
-async def _video_page(page: Page, subject: Subject, *, mode: str, target: str) -> Response:
+async def _video_page(page: AnyCallerPage, subject: Subject, *, mode: str, target: str) -> Response:
     _, name = page._, subject.full_name
     strings = {
         "waiting": _("Waiting for {name} to join…", name=name),
@@ -84,19 +84,14 @@ async def _video_page(page: Page, subject: Subject, *, mode: str, target: str) -
 
 
 @router.get("/subjects/{subject_id}/call")
-async def call_page(subject_id: str, page: StaffPage) -> Response:
-    staff = page.staff
-    assert staff is not None
-    if staff.role != "clinician":
-        raise Forbidden("Only a clinician can do this.")
-    subject = await get_in_scope(page.session, staff=staff, subject_id=_staff_subject_id(subject_id))
+async def call_page(subject_id: str, page: ClinicianPage) -> Response:
+    subject = await get_in_scope(page.session, staff=page.caller, subject_id=_staff_subject_id(subject_id))
     return await _video_page(page, subject, mode="call", target=str(subject.id))
 
 
 @router.get("/checkins/{checkin_id}/watch")
 async def watch_page(checkin_id: str, page: StaffPage) -> Response:
-    staff = page.staff
-    assert staff is not None
+    staff = page.caller
     parsed = parse_uuid(checkin_id)
     if parsed is None:
         raise NotFound("No such check-in.")
@@ -105,12 +100,13 @@ async def watch_page(checkin_id: str, page: StaffPage) -> Response:
     return await _video_page(page, subject, mode="watch", target=str(checkin.id))
 
 
-async def detail_context(page: Page, subject: Subject) -> dict[str, Any]:
+async def detail_context(page: Page[Staff], subject: Subject) -> dict[str, Any]:
     """What ``partials/checkins.html`` needs on the subject detail page."""
     checkins = await service.list_for_subject(page.session, subject_id=subject.id, limit=20)
     live = media(page.ctx).live_checkins()
     return {
         "checkins": [service.to_read(c) for c in checkins],
         "live_checkins": live,
-        "can_call": page.staff is not None and page.staff.role == "clinician" and subject.state == ACTIVE,
+        # Only a clinician's call page exists (an admin watches, but does not ring people).
+        "can_call": isinstance(page.caller, Clinician) and subject.state == ACTIVE,
     }

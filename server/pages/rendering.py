@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
 from babel.dates import format_date, format_skeleton
@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from server import i18n, labels
-from server.auth.principal import Staff
+from server.auth.principal import Admin, Caller, Clinician, Staff, SubjectPrincipal
 from server.context import AppContext
-from server.deps import STAFF_COOKIE, SUBJECT_COOKIE, get_ctx, load_staff, load_subject
+from server.deps import STAFF_COOKIE, SUBJECT_COOKIE, Ctx
 from server.errors import AppError, Forbidden
 from server.i18n import Translator
 from server.models import Subject
@@ -128,7 +128,7 @@ def _cookie_secure(ctx: AppContext) -> bool:
     return ctx.settings.public_url.startswith("https://")
 
 
-async def page_session(ctx: Annotated[AppContext, Depends(get_ctx)]) -> AsyncIterator[AsyncSession]:
+async def page_session(ctx: Ctx) -> AsyncIterator[AsyncSession]:
     """The page's unit of work, committed before the response leaves: a browser following the
     redirect after a form must find what the form saved."""
     async with ctx.db.session() as session:
@@ -148,17 +148,30 @@ class CsrfRefused(Forbidden):
     pass
 
 
+CallerT = TypeVar("CallerT", bound=Caller | None, covariant=True)
+
+
 @dataclass
-class Page:
+class Page(Generic[CallerT]):
+    """One page being answered: who asks (``caller``, typed by the page's dependency), in which
+    language, and the form's CSRF check."""
+
     request: Request
     ctx: AppContext
     session: AsyncSession
-    staff: Staff | None
-    subject: Subject | None
+    caller: CallerT
     locale: str
     csrf_cookie: str
     csrf_is_new: bool
     cookies: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def staff(self) -> Staff | None:
+        return self.caller if isinstance(self.caller, Staff) else None
+
+    @property
+    def subject(self) -> Subject | None:
+        return self.caller.subject if isinstance(self.caller, SubjectPrincipal) else None
 
     @property
     def _(self) -> Translator:
@@ -249,56 +262,75 @@ def request_locale(request: Request, saved: str | None = None) -> str:
                           accept_language=request.headers.get("accept-language"))
 
 
-def _page(request: Request, ctx: AppContext, session: AsyncSession, staff: Staff | None,
-          subject: Subject | None) -> Page:
-    saved = staff.language if staff else (subject.language if subject else None)
+_C = TypeVar("_C", bound=Caller | None)
+
+
+def _page(request: Request, ctx: AppContext, session: AsyncSession, caller: _C) -> Page[_C]:
+    saved = (caller.language if isinstance(caller, Staff)
+             else caller.subject.language if isinstance(caller, SubjectPrincipal) else None)
     cookie = request.cookies.get(CSRF_COOKIE)
-    return Page(request=request, ctx=ctx, session=session, staff=staff, subject=subject,
-                locale=request_locale(request, saved), csrf_cookie=cookie or secrets.token_urlsafe(24),
-                csrf_is_new=not cookie)
-
-
-async def get_page(request: Request, ctx: Annotated[AppContext, Depends(get_ctx)], session: PageSession) -> Page:
-    staff = await load_staff(session, ctx, request.cookies.get(STAFF_COOKIE))
-    principal = await load_subject(session, ctx, request.cookies.get(SUBJECT_COOKIE))
-    return _page(request, ctx, session, staff, principal.subject if principal else None)
-
-
-async def get_sign_in_page(request: Request, ctx: Annotated[AppContext, Depends(get_ctx)],
-                           session: PageSession) -> Page:
-    """A page that signs someone in: nobody is signed in on it yet, and its session stays unused (so
-    holds no pooled connection) while the sign-in runs its own units of work."""
-    return _page(request, ctx, session, None, None)
+    return Page(request=request, ctx=ctx, session=session, caller=caller, locale=request_locale(request, saved),
+                csrf_cookie=cookie or secrets.token_urlsafe(24), csrf_is_new=not cookie)
 
 
 def _next_path(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
-async def get_staff_page(page: Annotated[Page, Depends(get_page)]) -> Page:
-    if page.staff is None:
-        raise LoginRequired(_next_path(page.request))
-    return page
+# Pages are signed in by cookie only (never a bearer header): the same authenticator as the API's.
+async def page_for_anyone(request: Request, ctx: Ctx, session: PageSession) -> Page[Caller | None]:
+    """Whoever is signed in in this browser, if anyone: a staff member before a person under observation
+    (one browser can hold both cookies)."""
+    caller = await ctx.authenticator.caller(session, request.cookies.get(STAFF_COOKIE))
+    if caller is None:
+        caller = await ctx.authenticator.caller(session, request.cookies.get(SUBJECT_COOKIE))
+    return _page(request, ctx, session, caller)
 
 
-async def get_admin_page(page: Annotated[Page, Depends(get_staff_page)]) -> Page:
-    assert page.staff is not None
-    if not page.staff.is_admin:
+async def page_for_signing_in(request: Request, ctx: Ctx, session: PageSession) -> Page[None]:
+    """A page that signs someone in: nobody is signed in on it yet, and its session stays unused (so
+    holds no pooled connection) while the sign-in runs its own units of work."""
+    return _page(request, ctx, session, None)
+
+
+async def page_for_staff(request: Request, ctx: Ctx, session: PageSession) -> Page[Staff]:
+    """A staff member's page; anyone else is sent to the sign-in page, and back here after it."""
+    caller = await ctx.authenticator.caller(session, request.cookies.get(STAFF_COOKIE))
+    if not isinstance(caller, Staff):
+        raise LoginRequired(_next_path(request))
+    return _page(request, ctx, session, caller)
+
+
+async def page_for_admin(page: Annotated[Page[Staff], Depends(page_for_staff)]) -> Page[Admin]:
+    """An admin's page; 403 for a clinician."""
+    if not isinstance(page.caller, Admin):
         raise Forbidden("Only an administrator can do this.")
-    return page
+    return cast(Page[Admin], page)
 
 
-async def get_subject_page(page: Annotated[Page, Depends(get_page)]) -> Page:
-    if page.subject is None:
+async def page_for_clinician(page: Annotated[Page[Staff], Depends(page_for_staff)]) -> Page[Clinician]:
+    """A clinician's page; 403 for an admin."""
+    if not isinstance(page.caller, Clinician):
+        raise Forbidden("Only a clinician can do this.")
+    return cast(Page[Clinician], page)
+
+
+async def page_for_subject(request: Request, ctx: Ctx, session: PageSession) -> Page[SubjectPrincipal]:
+    """A person's own page; without their sign-in, the start page (which asks them to open their link)."""
+    caller = await ctx.authenticator.caller(session, request.cookies.get(SUBJECT_COOKIE))
+    if not isinstance(caller, SubjectPrincipal):
         raise LoginRequired(None)
-    return page
+    return _page(request, ctx, session, caller)
 
 
-AnyPage = Annotated[Page, Depends(get_page)]
-SignInPage = Annotated[Page, Depends(get_sign_in_page)]
-StaffPage = Annotated[Page, Depends(get_staff_page)]
-AdminPage = Annotated[Page, Depends(get_admin_page)]
-SubjectPage = Annotated[Page, Depends(get_subject_page)]
+# Any page, whoever it is for (pages are covariant in their caller).
+AnyCallerPage = Page[Caller | None]
+AnyPage = Annotated[Page[Caller | None], Depends(page_for_anyone)]
+SignInPage = Annotated[Page[None], Depends(page_for_signing_in)]
+StaffPage = Annotated[Page[Staff], Depends(page_for_staff)]
+AdminPage = Annotated[Page[Admin], Depends(page_for_admin)]
+ClinicianPage = Annotated[Page[Clinician], Depends(page_for_clinician)]
+SubjectPage = Annotated[Page[SubjectPrincipal], Depends(page_for_subject)]
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

@@ -27,8 +27,7 @@ def _int(value: str | None) -> int | None:
 @router.get("/roster")
 async def roster_page(page: StaffPage, grid: str | None = None, status: str | None = None, q: str | None = None,
                       page_no: str | None = None) -> Response:
-    staff = page.staff
-    assert staff is not None
+    staff = page.caller
     grids = list(await list_grids(page.session, staff=staff))
     grid_id = _int(grid)
     if grid_id is not None and not staff.sees_grid(grid_id):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from server import i18n
+from server.auth.principal import Admin, Caller, Clinician, Staff
 from server.deps import STAFF_COOKIE, client_address
 from server.errors import AppError
 from server.pages.rendering import LANG_COOKIE, AnyPage, SignInPage, safe_next
@@ -13,23 +14,24 @@ from server.pages.rendering import LANG_COOKIE, AnyPage, SignInPage, safe_next
 router = APIRouter(include_in_schema=False)
 
 
-def _home(role: str) -> str:
-    return "/admin" if role == "admin" else "/roster"
+def _home(caller: Caller | None) -> str:
+    """Where each caller starts: admins at the summary, clinicians at the roster, a person at their page."""
+    if isinstance(caller, Admin):
+        return "/admin"
+    if isinstance(caller, Clinician):
+        return "/roster"
+    return "/me" if caller is not None else "/login"
 
 
 @router.get("/")
 async def index(page: AnyPage) -> Response:
-    if page.staff is not None:
-        return page.redirect(_home(page.staff.role))
-    if page.subject is not None:
-        return page.redirect("/me")
-    return page.redirect("/login")
+    return page.redirect(_home(page.caller))
 
 
 @router.get("/login")
 async def login_form(page: AnyPage, next: str | None = None, signed_out: str | None = None) -> Response:
-    if page.staff is not None:
-        return page.redirect(safe_next(next, _home(page.staff.role)))
+    if isinstance(page.caller, Staff):
+        return page.redirect(safe_next(next, _home(page.caller)))
     return page.render("staff/login.html", next=safe_next(next, ""), username="", error=None,
                        signed_out=signed_out == "1")
 
@@ -41,8 +43,8 @@ async def login(page: SignInPage, request: Request) -> Response:
     password = str(form.get("password", ""))[:200]
     next_path = safe_next(str(form.get("next", "")), "")
     try:
-        user = await page.ctx.sign_ins.staff(username=username, password=password,
-                                             address=client_address(request), now=page.ctx.now())
+        signed_in = await page.ctx.sign_ins.staff(username=username, password=password,
+                                                  address=client_address(request), now=page.ctx.now())
     except AppError as error:
         detail = i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
         response = page.render("staff/login.html", status_code=error.status_code, next=next_path,
@@ -50,9 +52,8 @@ async def login(page: SignInPage, request: Request) -> Response:
         if error.headers:
             response.headers.update(error.headers)
         return response
-    token = page.ctx.tokens.issue("staff", str(user.id), user.token_version)
-    page.set_cookie(STAFF_COOKIE, token, max_age=int(page.ctx.settings.staff_token_hours * 3600))
-    return page.redirect(next_path or _home(user.role))
+    page.set_cookie(STAFF_COOKIE, signed_in.token, max_age=int(page.ctx.settings.staff_token_hours * 3600))
+    return page.redirect(next_path or _home(signed_in.caller))
 
 
 @router.post("/logout")

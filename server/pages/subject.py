@@ -19,7 +19,7 @@ from server.deps import SUBJECT_COOKIE, client_address
 from server.errors import AppError, Conflict, Invalid
 from server.models import ACTIVE
 from server.pages import charts
-from server.pages.rendering import AnyPage, Page, SignInPage, SubjectPage, parse_uuid
+from server.pages.rendering import AnyCallerPage, AnyPage, Page, SignInPage, SubjectPage, parse_uuid
 from server.readings.schemas import ReadingCreate
 from server.readings.service import add_reading, get_reading, list_readings
 from server.roster.status import subject_state
@@ -34,27 +34,25 @@ async def open_personal_link(code: str, page: SignInPage, request: Request) -> R
     """The personal link: signs the person in and lands them on their page."""
     ctx = page.ctx
     try:
-        subject = await ctx.sign_ins.subject(access_code=code, address=client_address(request), now=ctx.now())
+        signed_in = await ctx.sign_ins.subject(access_code=code, address=client_address(request), now=ctx.now())
     except AppError as error:
         response = page.render("subject/bad_link.html", status_code=error.status_code,
                                detail=_error_text(page, error))
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
-    token = ctx.tokens.issue("subject", str(subject.id), subject.access_code_version)
-    page.set_cookie(SUBJECT_COOKIE, token, max_age=int(ctx.settings.subject_token_days * 86400))
+    page.set_cookie(SUBJECT_COOKIE, signed_in.token, max_age=int(ctx.settings.subject_token_days * 86400))
     response = page.redirect("/me")
     # The code is a password: never let it leak to another site in a Referer header.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
-def _error_text(page: Page, error: AppError) -> str:
+def _error_text(page: AnyCallerPage, error: AppError) -> str:
     return i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
 
 
-async def _me_context(page: Page, **extra: Any) -> dict[str, Any]:
-    subject = page.subject
-    assert subject is not None
+async def _me_context(page: Page[SubjectPrincipal], **extra: Any) -> dict[str, Any]:
+    subject = page.caller.subject
     ctx, _ = page.ctx, page._
     rules, now = ctx.settings.rules, ctx.now()
     readings = list(await list_readings(page.session, subject_id=subject.id, limit=200))
@@ -93,8 +91,7 @@ async def _me_context(page: Page, **extra: Any) -> dict[str, Any]:
 
 @router.get("/me")
 async def me(page: SubjectPage, saved: str | None = None, callback: str | None = None) -> Response:
-    subject = page.subject
-    assert subject is not None
+    subject = page.caller.subject
     if subject.state != ACTIVE:
         return page.render("subject/released.html")
     saved_id = parse_uuid(saved) if saved else None
@@ -113,8 +110,7 @@ def _clean_temperature(raw: str) -> str:
 @router.post("/me/readings")
 async def report(page: SubjectPage) -> Response:
     form = await page.form()
-    subject = page.subject
-    assert subject is not None
+    subject = page.caller.subject
     _ = page._
     raw = str(form.get("temperature_c", ""))
     symptoms = [str(s) for s in form.getlist("symptoms")]
@@ -139,7 +135,7 @@ async def report(page: SubjectPage) -> Response:
         return await refused(_("Please check the form: the note may be at most 500 characters."))
     try:
         reading, _created = await add_reading(
-            page.session, subject=subject, actor=SubjectPrincipal(subject.id, subject), body=body,
+            page.session, subject=subject, actor=page.caller, body=body,
             rules=page.ctx.settings.rules, now=page.ctx.now(), subject_locked=False,
             staff_channels=page.ctx.settings.staff_channels,
         )
@@ -156,8 +152,7 @@ async def report(page: SubjectPage) -> Response:
 async def ask_for_callback(page: SubjectPage) -> Response:
     """'Please call me back': opens an alert the clinicians of the person's grid see at once."""
     await page.form()
-    subject = page.subject
-    assert subject is not None
+    subject = page.caller.subject
     await request_callback(page.session, subject_id=subject.id, now=page.ctx.now(), rules=page.ctx.settings.rules,
                            staff_channels=page.ctx.settings.staff_channels)
     return page.redirect("/me?callback=1#callback")
@@ -167,5 +162,5 @@ async def ask_for_callback(page: SubjectPage) -> Response:
 async def subject_logout(page: AnyPage) -> Response:
     await page.form()
     page.delete_cookie(SUBJECT_COOKIE)
-    page.subject = None
+    page.caller = None
     return page.render("subject/signed_out.html")

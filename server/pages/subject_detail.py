@@ -12,10 +12,11 @@ from fastapi.responses import Response
 from monitoring import observation_day
 from server import i18n, labels
 from server.alerts import service as alerts
-from server.errors import AppError, Conflict, Forbidden, NotFound
+from server.auth.principal import Staff
+from server.errors import AppError, Conflict, NotFound
 from server.models import ACTIVE, Grid
 from server.pages import charts, checkins
-from server.pages.rendering import Page, StaffPage, parse_uuid
+from server.pages.rendering import AdminPage, Page, StaffPage, parse_uuid
 from server.readings.service import list_readings
 from server.subjects import release as release_service
 from server.subjects.schemas import NOTE_MAX_LENGTH
@@ -33,9 +34,8 @@ def _subject_id(raw: str) -> uuid.UUID:
     return subject_id
 
 
-async def _render(page: Page, subject_id: uuid.UUID, *, status_code: int = 200, **extra: Any) -> Response:
-    staff = page.staff
-    assert staff is not None
+async def _render(page: Page[Staff], subject_id: uuid.UUID, *, status_code: int = 200, **extra: Any) -> Response:
+    staff = page.caller
     ctx, _ = page.ctx, page._
     rules, now = ctx.settings.rules, ctx.now()
     subject = await look_at(page.session, staff=staff, subject_id=subject_id)
@@ -86,8 +86,7 @@ async def subject_page(subject_id: str, page: StaffPage, done: str | None = None
 @router.post("/subjects/{subject_id}/alerts/{alert_id}/ack")
 async def acknowledge(subject_id: str, alert_id: str, page: StaffPage) -> Response:
     form = await page.form()
-    staff = page.staff
-    assert staff is not None
+    staff = page.caller
     sid = _subject_id(subject_id)
     aid = parse_uuid(alert_id)
     if aid is None:
@@ -103,20 +102,16 @@ async def acknowledge(subject_id: str, alert_id: str, page: StaffPage) -> Respon
 @router.post("/subjects/{subject_id}/note")
 async def save_note(subject_id: str, page: StaffPage) -> Response:
     form = await page.form()
-    staff = page.staff
-    assert staff is not None
+    staff = page.caller
     subject = await update_note(page.session, staff=staff, subject_id=_subject_id(subject_id),
                                 note=str(form.get("clinician_note", ""))[:NOTE_MAX_LENGTH])
     return page.redirect(f"/subjects/{subject.id}?done=note_saved#note")
 
 
 @router.post("/subjects/{subject_id}/release")
-async def release(subject_id: str, page: StaffPage) -> Response:
+async def release(subject_id: str, page: AdminPage) -> Response:
     form = await page.form()
-    staff = page.staff
-    assert staff is not None
-    if not staff.is_admin:
-        raise Forbidden("Only an administrator can do this.")
+    staff = page.caller
     sid = _subject_id(subject_id)
     note = str(form.get("note", ""))[:2000].strip() or None
     override = form.get("override") == "1"

@@ -20,6 +20,7 @@ async def test_password_hashes_are_checked_off_the_event_loop(
         return verify(password_hash, password)
 
     monkeypatch.setattr(security, "verify_password", spy)
-    user = await app_ctx.sign_ins.staff(username="doc-a", password=PASSWORD, address="192.0.2.1", now=app_ctx.now())
-    assert user.id == world.clinician_a.id
+    signed_in = await app_ctx.sign_ins.staff(username="doc-a", password=PASSWORD, address="192.0.2.1",
+                                             now=app_ctx.now())
+    assert signed_in.caller.user_id == world.clinician_a.id
     assert checked_in and threading.main_thread() not in checked_in
