@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from server.events.bus import Event, EventBus, EventBusUnavailable, SubscriberLagged
@@ -25,6 +25,7 @@ async def event_stream(
     allow: Callable[[Event], bool],
     heartbeat_seconds: float = 15,
     max_queue: int = 1000,
+    still_allowed: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Messages for ``EventSourceResponse``: ``{"id", "event", "data"}`` per allowed event.
 
@@ -36,11 +37,17 @@ async def event_stream(
     When the client cannot be given every event it is sent a ``reload`` event and the stream ends.
     When the bus is unreachable the stream just ends; the browser reconnects with its
     ``Last-Event-ID`` and the replay fills the gap.
+
+    ``still_allowed`` is asked once every ``heartbeat_seconds``, busy stream or quiet: when the
+    caller's access has ended or changed (signed out, deactivated, other grids, token expired) the
+    client is sent a ``reload`` event and the stream ends, so nothing more reaches a view that is no
+    longer theirs, and the reloaded page shows what they may see now (or the sign-in page).
     """
     loop = asyncio.get_running_loop()
     async with bus.subscribe(last_event_id=last_event_id, max_queue=max_queue) as subscription:
         seen_id, sent_id = last_event_id, last_event_id
         deadline = loop.time() + heartbeat_seconds
+        recheck_at = loop.time() + heartbeat_seconds
         # Waiting on one long-lived task instead of wait_for() keeps a heartbeat from cancelling a
         # half-finished replay read.
         next_event: asyncio.Future[Event] | None = None
@@ -48,7 +55,15 @@ async def event_stream(
             while True:
                 if next_event is None:
                     next_event = asyncio.ensure_future(subscription.__anext__())
-                done, _ = await asyncio.wait({next_event}, timeout=max(0.0, deadline - loop.time()))
+                wake = min(deadline, recheck_at) if still_allowed is not None else deadline
+                done, _ = await asyncio.wait({next_event}, timeout=max(0.0, wake - loop.time()))
+                if still_allowed is not None and loop.time() >= recheck_at:
+                    if not await still_allowed():
+                        yield {"event": RELOAD_EVENT, "data": json.dumps({"reason": "access"})}
+                        return
+                    recheck_at = loop.time() + heartbeat_seconds
+                if not done and loop.time() < deadline:
+                    continue
                 if not done:
                     heartbeat: dict[str, Any] = {"comment": "heartbeat"}
                     if seen_id != sent_id:

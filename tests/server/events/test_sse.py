@@ -151,3 +151,35 @@ async def test_stream_ended_by_the_client_releases_its_subscription_while_waitin
     await stream.aclose()
 
     assert bus.subscriber_count == 0
+
+
+async def test_access_is_checked_every_heartbeat_even_on_a_busy_stream() -> None:
+    bus = InProcessEventBus()
+    checks: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def still_allowed() -> bool:
+        checks.append(loop.time())
+        return len(checks) < 2
+
+    stream = event_stream(bus, last_event_id=None, allow=allow_all, heartbeat_seconds=0.3,
+                          still_allowed=still_allowed)
+    pending = await subscribed(bus, stream)
+    started = loop.time()
+
+    async def publish_often() -> None:
+        while True:
+            await bus.publish("reading.created", reading("s1", 1))
+            await asyncio.sleep(0.05)
+
+    publisher = asyncio.ensure_future(publish_often())
+    try:
+        messages = [await pending]
+        async with asyncio.timeout(3):
+            async for message in stream:
+                messages.append(message)
+    finally:
+        publisher.cancel()
+    assert messages[-1] == {"event": "reload", "data": json.dumps({"reason": "access"})}
+    assert len(messages) > 5  # events kept flowing until access ended
+    assert len(checks) == 2 and checks[1] - started < 1.0
