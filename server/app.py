@@ -28,6 +28,7 @@ from server.me.router import router as me_router
 from server.notifications.lifecycle import start_worker, stop_worker
 from server.notifications.router import router as notifications_router
 from server.pages.rendering import STATIC_DIR
+from server.proxies import TrustedProxies
 from server.readings.router import router as readings_router
 from server.roster.router import router as roster_router
 from server.scheduler import service as scheduler
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     app = FastAPI(title="homewatch", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.ctx = ctx
+    app.add_middleware(TrustedProxies, networks=settings.trusted_proxy_networks)
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:

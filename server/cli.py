@@ -134,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print()
             uvicorn.run("server.asgi:app", host=args.host, port=args.port, workers=args.workers,
                         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-                        proxy_headers=True, log_level="info")
+                        # X-Forwarded-For is read by the app, from HOMEWATCH_TRUSTED_PROXIES only.
+                        proxy_headers=False, log_level="info")
     except AppError as error:
         print(f"error: {error.detail}", file=sys.stderr)
         return 1

@@ -47,5 +47,6 @@ class AppContext:
         db = db or Database.from_url(settings.database_url, echo=settings.sql_echo)
         tokens = Tokens(settings.secret_key, staff_ttl_s=settings.staff_token_hours * 3600,
                         subject_ttl_s=settings.subject_token_days * 86400)
-        return cls(settings=settings, db=db, tokens=tokens, authenticator=Authenticator(tokens),
+        authenticator = Authenticator(tokens, released_link_days=settings.released_link_days)
+        return cls(settings=settings, db=db, tokens=tokens, authenticator=authenticator,
                    sign_ins=SignIns(db, settings, tokens))

@@ -71,7 +71,7 @@ def _please_sign_in(message: str = "Please sign in.") -> Unauthorized:
 async def require_caller(ctx: Ctx, session: SessionDep, credentials: BearerCredentials) -> Caller:
     """Anyone signed in with a bearer token: a staff member or a person under observation."""
     token = credentials.credentials if credentials is not None else None
-    caller = await ctx.authenticator.caller(session, token)
+    caller = await ctx.authenticator.caller(session, token, now=ctx.now())
     if caller is None:
         raise _please_sign_in("This token is not valid (any more).")
     return caller
@@ -79,7 +79,7 @@ async def require_caller(ctx: Ctx, session: SessionDep, credentials: BearerCrede
 
 async def require_staff(ctx: Ctx, session: SessionDep, token: StaffToken) -> Staff:
     """A signed-in staff member (admin or clinician); 401 otherwise."""
-    caller = await ctx.authenticator.caller(session, token)
+    caller = await ctx.authenticator.caller(session, token, now=ctx.now())
     if not isinstance(caller, Staff):
         raise _please_sign_in("Please sign in as a staff member.")
     return caller
@@ -107,27 +107,27 @@ def _subject_or_401(caller: Caller | None) -> SubjectPrincipal:
 
 async def require_subject(ctx: Ctx, session: SessionDep, token: SubjectToken) -> SubjectPrincipal:
     """A person under observation signed in with their link; 401 otherwise."""
-    return _subject_or_401(await ctx.authenticator.caller(session, token))
+    return _subject_or_401(await ctx.authenticator.caller(session, token, now=ctx.now()))
 
 
 async def require_subject_and_lock_row(ctx: Ctx, session: SessionDep, token: SubjectToken) -> SubjectPrincipal:
     """:func:`require_subject`, with the person's row locked for the request: a write to their summary (a
     reading) then costs one query for sign-in and lock together."""
-    return _subject_or_401(await ctx.authenticator.caller(session, token, lock_subject=True))
+    return _subject_or_401(await ctx.authenticator.caller(session, token, now=ctx.now(), lock_subject=True))
 
 
 async def require_subject_holding_no_connection(ctx: Ctx, token: SubjectToken) -> SubjectPrincipal:
     """:func:`require_subject` for a route that then waits on the network (a WebRTC negotiation takes up
     to seconds): signs in with a unit of work of its own, so no pooled connection is held meanwhile."""
     async with ctx.db.session() as session:
-        caller = await ctx.authenticator.caller(session, token)
+        caller = await ctx.authenticator.caller(session, token, now=ctx.now())
     return _subject_or_401(caller)
 
 
 async def require_staff_holding_no_connection(ctx: Ctx, token: StaffToken) -> Staff:
     """:func:`require_staff` for a route that lasts long (an event stream lives for hours)."""
     async with ctx.db.session() as session:
-        caller = await ctx.authenticator.caller(session, token)
+        caller = await ctx.authenticator.caller(session, token, now=ctx.now())
     if not isinstance(caller, Staff):
         raise _please_sign_in("Please sign in as a staff member.")
     return caller
@@ -136,9 +136,9 @@ async def require_staff_holding_no_connection(ctx: Ctx, token: StaffToken) -> St
 async def require_staff_or_subject(ctx: Ctx, session: SessionDep, staff_token: StaffToken,
                                    subject_token: SubjectToken) -> Staff | SubjectPrincipal:
     """A staff member, or else a person under observation (check-ins are shown to both)."""
-    caller = await ctx.authenticator.caller(session, staff_token)
+    caller = await ctx.authenticator.caller(session, staff_token, now=ctx.now())
     if caller is None and subject_token != staff_token:
-        caller = await ctx.authenticator.caller(session, subject_token)
+        caller = await ctx.authenticator.caller(session, subject_token, now=ctx.now())
     if caller is None:
         raise _please_sign_in()
     return caller

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitoring import Rules, parse_windows
+from server.proxies import Network, parse_networks
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 
@@ -44,8 +45,17 @@ class Settings(BaseSettings):
     release_requires_checkin: bool = False
     staff_token_hours: float = 12
     subject_token_days: float = 30
-    login_max_failures: int = 5
-    login_failure_window_seconds: int = 900
+    # Sign-in throttling, per username and per client address: this many failures are free, then each
+    # one doubles the wait before the next attempt (1 s, 2 s, 4 s, …) up to the maximum; failures older
+    # than the window are forgotten.
+    login_free_failures: int = Field(5, ge=1)
+    login_max_delay_seconds: int = Field(300, ge=1)
+    login_failure_window_seconds: int = Field(900, ge=60)
+    # Client addresses (or networks) of reverse proxies whose X-Forwarded-For is believed; comma-separated.
+    # Empty: the connection's own address is the client's, whatever headers say.
+    trusted_proxies: str = ""
+    # A released person's link (and sign-in) stops working this many days after release.
+    released_link_days: int = Field(7, ge=0)
     sql_echo: bool = False
     # Each app process runs the status sweep loop; turn it off for tests that drive the clock by hand.
     scheduler_enabled: bool = True
@@ -72,6 +82,7 @@ class Settings(BaseSettings):
             raise ValueError("HOMEWATCH_SECRET_KEY must be set to a long random value in production")
         # Fail at start-up, not on the first reading, when the windows or thresholds are malformed.
         self.rules  # noqa: B018
+        self.trusted_proxy_networks  # noqa: B018
         return self
 
     @property
@@ -95,6 +106,10 @@ class Settings(BaseSettings):
             # A PEM set through a plain environment variable often arrives with "\n" written out.
             values["vapid_private_key"] = private_key.replace("\\n", "\n")
         return values
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @cached_property
     def rules(self) -> Rules:

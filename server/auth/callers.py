@@ -3,20 +3,21 @@
 The JSON API, the pages, the event stream and the check-in viewers all learn who is calling here, so a
 token is accepted, or refused, by the same rules everywhere: a valid signature within its lifetime, a
 staff account that is still active with the same token version, a personal link that has not been
-re-issued since."""
+re-issued since (nor closed a while after release), a token that was not signed out."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Exists, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from server.auth.principal import Admin, Caller, Clinician, Staff, SubjectPrincipal
+from server.auth.principal import Caller, Staff, SubjectPrincipal
 from server.auth.security import TokenClaims, Tokens
-from server.models import Subject, User
+from server.models import ACTIVE, RevokedToken, Subject, User
 
 STAFF_COOKIE = "hw_staff"
 SUBJECT_COOKIE = "hw_subject"
@@ -25,16 +26,25 @@ Kind = Literal["staff", "subject"]
 COOKIES: dict[Kind, str] = {"staff": STAFF_COOKIE, "subject": SUBJECT_COOKIE}
 
 
+def link_closed(subject: Subject, *, now: datetime, released_link_days: int) -> bool:
+    """A person's link stops signing in this long after their observation ended (released): they keep
+    their own page for a few days to see the release, and no longer."""
+    return (subject.state != ACTIVE and subject.released_at is not None
+            and now - subject.released_at >= timedelta(days=released_link_days))
+
+
 class Authenticator:
-    def __init__(self, tokens: Tokens) -> None:
+    def __init__(self, tokens: Tokens, *, released_link_days: int) -> None:
         self.tokens = tokens
+        self.released_link_days = released_link_days
 
     def claims(self, token: str | None) -> TokenClaims | None:
         """What a token says, if its signature holds and it has not expired (not yet whether the
-        account still accepts it)."""
+        account still accepts it, nor whether it was signed out)."""
         return self.tokens.read(token) if token else None
 
-    async def caller(self, session: AsyncSession, token: str | None, *, lock_subject: bool = False) -> Caller | None:
+    async def caller(self, session: AsyncSession, token: str | None, *, now: datetime,
+                     lock_subject: bool = False) -> Caller | None:
         """Who ``token`` signs in now, or None. ``lock_subject`` locks a person's row for the rest of the
         unit of work (a reading then signs in and locks with one query)."""
         claims = self.claims(token)
@@ -42,24 +52,43 @@ class Authenticator:
             return None
         if claims.kind == "staff":
             return await self._staff(session, claims)
-        return await self._subject(session, claims, lock=lock_subject)
+        return await self._subject(session, claims, now=now, lock=lock_subject)
 
-    async def _staff(self, session: AsyncSession, claims: TokenClaims) -> Admin | Clinician | None:
+    async def _staff(self, session: AsyncSession, claims: TokenClaims) -> Staff | None:
         try:
             user_id = int(claims.ident)
         except ValueError:
             return None
-        user = await session.scalar(select(User).where(User.id == user_id).options(selectinload(User.grids)))
-        if user is None or not user.is_active or user.token_version != claims.version:
+        row = (await session.execute(
+            select(User, _revoked(claims)).where(User.id == user_id).options(selectinload(User.grids))
+        )).one_or_none()
+        if row is None:
+            return None
+        user, revoked = row
+        if revoked or not user.is_active or user.token_version != claims.version:
             return None
         return Staff.of(user)
 
-    async def _subject(self, session: AsyncSession, claims: TokenClaims, *, lock: bool) -> SubjectPrincipal | None:
+    async def _subject(self, session: AsyncSession, claims: TokenClaims, *, now: datetime,
+                       lock: bool) -> SubjectPrincipal | None:
         try:
             subject_id = uuid.UUID(claims.ident)
         except ValueError:
             return None
-        subject = await session.get(Subject, subject_id, with_for_update=lock or None)
-        if subject is None or subject.access_code_version != claims.version:
+        query = select(Subject, _revoked(claims)).where(Subject.id == subject_id)
+        if lock:
+            query = query.with_for_update(of=Subject)
+        row = (await session.execute(query)).one_or_none()
+        if row is None:
+            return None
+        subject, revoked = row
+        if revoked or subject.access_code_version != claims.version:
+            return None
+        if link_closed(subject, now=now, released_link_days=self.released_link_days):
             return None
         return SubjectPrincipal(subject_id=subject.id, subject=subject)
+
+
+def _revoked(claims: TokenClaims) -> Exists:
+    # Asked in the same statement as the account's row: signing out costs no extra round trip.
+    return exists().where(RevokedToken.token_id == claims.token_id)

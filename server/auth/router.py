@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response, status
 from pydantic import BaseModel
 
+from server.auth import service
 from server.auth.principal import Staff
 from server.auth.schemas import SubjectTokenCreate, SubjectTokenRead, TokenRead
-from server.deps import Ctx, CurrentCaller, client_address
+from server.deps import BearerCredentials, Ctx, CurrentCaller, SessionDep, client_address
+from server.errors import Unauthorized
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -33,6 +35,16 @@ async def issue_subject_token(request: Request, ctx: Ctx, body: SubjectTokenCrea
     signed_in = await ctx.sign_ins.subject(access_code=body.access_code, address=client_address(request),
                                            now=ctx.now())
     return SubjectTokenRead(access_token=signed_in.token, role="subject", subject_id=signed_in.caller.subject_id)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def sign_out(ctx: Ctx, session: SessionDep, credentials: BearerCredentials) -> Response:
+    """Revoke the bearer token this request carries, at once and in every app process (open event
+    streams of it end within a heartbeat). 401 when it signs nobody in (any more)."""
+    token = credentials.credentials if credentials is not None else None
+    if await service.sign_out(session, ctx.authenticator, token, now=ctx.now()) is None:
+        raise Unauthorized("This token is not valid (any more).", headers={"WWW-Authenticate": "Bearer"})
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 class WhoAmI(BaseModel):

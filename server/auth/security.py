@@ -9,7 +9,7 @@ import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -63,17 +63,21 @@ class TokenClaims:
     kind: Kind
     ident: str
     version: int
+    # Names this one token, so that signing out can revoke it alone (see server.auth.callers).
+    token_id: str
+    expires_at: datetime
 
 
 class Tokens:
-    """Stateless signed tokens: any app process can verify them; the version claim lets us revoke."""
+    """Signed tokens: any app process can verify them. Two ways to revoke: the version claim (a new
+    password, a re-issued link: every token of the account) and the token id (signing out: this one)."""
 
     def __init__(self, secret_key: str, *, staff_ttl_s: float, subject_ttl_s: float) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="homewatch.token")
         self._ttl = {"staff": staff_ttl_s, "subject": subject_ttl_s}
 
     def issue(self, kind: Kind, ident: str, version: int) -> str:
-        return self._serializer.dumps({"k": kind, "i": ident, "v": version})
+        return str(self._serializer.dumps({"k": kind, "i": ident, "v": version, "j": secrets.token_urlsafe(16)}))
 
     def read(self, token: str) -> TokenClaims | None:
         try:
@@ -82,9 +86,15 @@ class Tokens:
             )
         except (BadSignature, SignatureExpired):
             return None
-        if not isinstance(payload, dict) or payload.get("k") not in self._ttl:
+        # Tokens without an id (issued before sign-out existed) cannot be revoked, so are not accepted.
+        if not isinstance(payload, dict) or payload.get("k") not in self._ttl or not payload.get("j"):
             return None
         kind: Kind = payload["k"]
-        if (datetime.now(UTC) - issued_at).total_seconds() > self._ttl[kind]:
+        expires_at = issued_at + timedelta(seconds=self._ttl[kind])
+        if datetime.now(UTC) >= expires_at:
             return None
-        return TokenClaims(kind=kind, ident=str(payload["i"]), version=int(payload["v"]))
+        try:
+            return TokenClaims(kind=kind, ident=str(payload["i"]), version=int(payload["v"]),
+                               token_id=str(payload["j"])[:32], expires_at=expires_at)
+        except (KeyError, TypeError, ValueError):
+            return None

@@ -37,7 +37,7 @@ async def staff_events(
     async def still_allowed() -> bool:
         # A short unit of work each time: the stream itself holds no pooled connection.
         async with ctx.db.session() as session:
-            return await ctx.authenticator.caller(session, token) == staff
+            return await ctx.authenticator.caller(session, token, now=ctx.now()) == staff
 
     stream = event_stream(event_bus(ctx), last_event_id=last_event_id or request.query_params.get("last_event_id"),
                           allow=allow, heartbeat_seconds=max(1.0, min(heartbeat, 60.0)), still_allowed=still_allowed)

@@ -188,18 +188,30 @@ class AuditEntry(Base):
     )
 
 
-class AuthFailure(Base):
-    """Failed logins, counted per key (username, client address) to throttle guessing across every
-    app process."""
+class SignInThrottle(Base):
+    """Failed sign-ins per key (a username, a client address), shared by every app process: each
+    failure beyond the free ones doubles the wait before the next attempt of that key. One row per key,
+    locked while an attempt is decided, so concurrent attempts cannot all slip through."""
 
-    __tablename__ = "auth_failures"
+    __tablename__ = "sign_in_throttle"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
-    key: Mapped[str] = mapped_column(String(200))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_auth_failures_key_at", "key", "at"),)
+    __table_args__ = (Index("ix_sign_in_throttle_last_failure_at", "last_failure_at"),)
+
+
+class RevokedToken(Base):
+    """Tokens signed out before they expire (by their id): every app process refuses them. A row is
+    kept only until the token would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_revoked_tokens_expires_at", "expires_at"),)
 
 
 class RosterCount(Base):

@@ -281,9 +281,9 @@ def _next_path(request: Request) -> str:
 async def page_for_anyone(request: Request, ctx: Ctx, session: PageSession) -> Page[Caller | None]:
     """Whoever is signed in in this browser, if anyone: a staff member before a person under observation
     (one browser can hold both cookies)."""
-    caller = await ctx.authenticator.caller(session, request.cookies.get(STAFF_COOKIE))
+    caller = await ctx.authenticator.caller(session, request.cookies.get(STAFF_COOKIE), now=ctx.now())
     if caller is None:
-        caller = await ctx.authenticator.caller(session, request.cookies.get(SUBJECT_COOKIE))
+        caller = await ctx.authenticator.caller(session, request.cookies.get(SUBJECT_COOKIE), now=ctx.now())
     return _page(request, ctx, session, caller)
 
 
@@ -295,7 +295,7 @@ async def page_for_signing_in(request: Request, ctx: Ctx, session: PageSession) 
 
 async def page_for_staff(request: Request, ctx: Ctx, session: PageSession) -> Page[Staff]:
     """A staff member's page; anyone else is sent to the sign-in page, and back here after it."""
-    caller = await ctx.authenticator.caller(session, request.cookies.get(STAFF_COOKIE))
+    caller = await ctx.authenticator.caller(session, request.cookies.get(STAFF_COOKIE), now=ctx.now())
     if not isinstance(caller, Staff):
         raise LoginRequired(_next_path(request))
     return _page(request, ctx, session, caller)
@@ -317,7 +317,7 @@ async def page_for_clinician(page: Annotated[Page[Staff], Depends(page_for_staff
 
 async def page_for_subject(request: Request, ctx: Ctx, session: PageSession) -> Page[SubjectPrincipal]:
     """A person's own page; without their sign-in, the start page (which asks them to open their link)."""
-    caller = await ctx.authenticator.caller(session, request.cookies.get(SUBJECT_COOKIE))
+    caller = await ctx.authenticator.caller(session, request.cookies.get(SUBJECT_COOKIE), now=ctx.now())
     if not isinstance(caller, SubjectPrincipal):
         raise LoginRequired(None)
     return _page(request, ctx, session, caller)

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from server import i18n
 from server.auth.principal import Admin, Caller, Clinician, Staff
+from server.auth.service import sign_out
 from server.deps import STAFF_COOKIE, client_address
 from server.errors import AppError
 from server.pages.rendering import LANG_COOKIE, AnyPage, SignInPage, safe_next
@@ -57,8 +58,10 @@ async def login(page: SignInPage, request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(page: AnyPage) -> Response:
+async def logout(page: AnyPage, request: Request) -> Response:
     await page.form()
+    # Revoked, not only forgotten by this browser: a copy of the cookie signs nobody in any more.
+    await sign_out(page.session, page.ctx.authenticator, request.cookies.get(STAFF_COOKIE), now=page.ctx.now())
     page.delete_cookie(STAFF_COOKIE)
     return page.redirect("/login?signed_out=1")
 

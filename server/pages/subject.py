@@ -15,6 +15,7 @@ from monitoring import SYMPTOM_CODES, observation_day, todays_windows
 from server import i18n, labels
 from server.alerts.service import CALLBACK, open_alert_of_kind, request_callback
 from server.auth.principal import SubjectPrincipal
+from server.auth.service import LinkClosed, sign_out
 from server.deps import SUBJECT_COOKIE, client_address
 from server.errors import AppError, Conflict, Invalid
 from server.models import ACTIVE
@@ -35,6 +36,11 @@ async def open_personal_link(code: str, page: SignInPage, request: Request) -> R
     ctx = page.ctx
     try:
         signed_in = await ctx.sign_ins.subject(access_code=code, address=client_address(request), now=ctx.now())
+    except LinkClosed as closed:
+        response = page.render("subject/link_closed.html", status_code=closed.status_code,
+                               released_at=closed.released_at)
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
     except AppError as error:
         response = page.render("subject/bad_link.html", status_code=error.status_code,
                                detail=_error_text(page, error))
@@ -159,8 +165,9 @@ async def ask_for_callback(page: SubjectPage) -> Response:
 
 
 @router.post("/me/logout")
-async def subject_logout(page: AnyPage) -> Response:
+async def subject_logout(page: AnyPage, request: Request) -> Response:
     await page.form()
+    await sign_out(page.session, page.ctx.authenticator, request.cookies.get(SUBJECT_COOKIE), now=page.ctx.now())
     page.delete_cookie(SUBJECT_COOKIE)
     page.caller = None
     return page.render("subject/signed_out.html")

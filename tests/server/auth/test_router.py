@@ -25,7 +25,7 @@ async def test_wrong_password_is_401_with_readable_detail(client: httpx.AsyncCli
 async def test_repeated_failures_are_throttled_even_with_the_right_password(
     client: httpx.AsyncClient, world: World, app_ctx: AppContext
 ) -> None:
-    for _ in range(app_ctx.settings.login_max_failures):
+    for _ in range(app_ctx.settings.login_free_failures):
         assert (await client.post("/api/v1/auth/token", data={"username": "doc-a", "password": "bad-guess"})
                 ).status_code == 401
     response = await client.post("/api/v1/auth/token", data={"username": "doc-a", "password": PASSWORD})

@@ -35,6 +35,10 @@ async def _other_grids(client: httpx.AsyncClient, world: World, headers: dict[st
     await _patch_account(client, world, {"grid_ids": [world.grid_b.id]})
 
 
+async def _sign_out(client: httpx.AsyncClient, world: World, headers: dict[str, str]) -> None:
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+
+
 async def _open_stream(client: httpx.AsyncClient, headers: dict[str, str]) -> asyncio.Task[httpx.Response]:
     # The in-process transport answers once the body is complete, that is once the stream has ended.
     task = asyncio.ensure_future(client.get("/api/v1/events", headers=headers, params={"heartbeat": HEARTBEAT_S}))
@@ -51,8 +55,8 @@ async def _ended(task: asyncio.Task[httpx.Response]) -> httpx.Response:
         task.cancel()
 
 
-@pytest.mark.parametrize("change", [_deactivate, _new_password, _other_grids],
-                         ids=["deactivated", "new-password", "other-grids"])
+@pytest.mark.parametrize("change", [_deactivate, _new_password, _other_grids, _sign_out],
+                         ids=["deactivated", "new-password", "other-grids", "signed-out"])
 async def test_stream_ends_within_a_heartbeat_when_access_changes(
     client: httpx.AsyncClient, world: World, change: Change
 ) -> None:
@@ -68,7 +72,7 @@ async def test_stream_ends_when_its_token_expires(client: httpx.AsyncClient, app
                                                   world: World) -> None:
     headers = world.clin_a
     short_lived = Tokens(app_ctx.settings.secret_key, staff_ttl_s=1.5, subject_ttl_s=1.5)
-    app_ctx.authenticator = Authenticator(short_lived)
+    app_ctx.authenticator = Authenticator(short_lived, released_link_days=app_ctx.settings.released_link_days)
     task = await _open_stream(client, headers)
     response = await _ended(task)
     assert 'event: reload\ndata: {"reason": "access"}' in response.text
