@@ -143,4 +143,5 @@ async def host_call(
     """The clinician who rang opens the call's media; it carries the person's video once they join."""
     call = await service.get_call_for_host(session, staff=staff, call_id=call_id)
     sdp, _ = await media.host_call(ctx, call_id=call.id, sdp=body.sdp, type=body.type)
+    service.audit_call_hosted(session, staff, call)
     return SessionAnswer(sdp=sdp, type="answer")

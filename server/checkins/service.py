@@ -258,6 +258,11 @@ async def get_call_for_host(session: AsyncSession, *, staff: Staff, call_id: uui
     return call
 
 
+def audit_call_hosted(session: AsyncSession, staff: Staff, call: Call) -> None:
+    """The clinician opened the call's media: from here they may see and hear the person."""
+    audit.record(session, staff, "call.hosted", subject_id=call.subject_id, call_id=str(call.id))
+
+
 # -- retention -------------------------------------------------------------------------------------------
 
 

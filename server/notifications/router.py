@@ -36,7 +36,7 @@ async def list_outbox(
 @router.post("/outbox/{message_id}/retry", response_model=OutboxRead)
 async def retry_outbox(message_id: uuid.UUID, admin: CurrentAdmin, ctx: Ctx, session: SessionDep) -> OutboxRead:
     """Send a failed notification again (from a fresh count of attempts)."""
-    message = await service.retry(session, message_id=message_id, now=ctx.now())
+    message = await service.retry(session, actor=admin, message_id=message_id, now=ctx.now())
     return OutboxRead.model_validate(message)
 
 
@@ -53,7 +53,7 @@ async def add_push_subscription(body: PushSubscriptionCreate, me: CurrentSubject
                                 session: SessionDep) -> Response:
     """Remember this browser for reminders (Web Push)."""
     await service.save_push_subscription(
-        session, subject_id=me.subject_id, endpoint=body.endpoint,
+        session, actor=me, subject_id=me.subject_id, endpoint=body.endpoint,
         subscription={"endpoint": body.endpoint, "keys": body.keys.model_dump()}, now=ctx.now())
     return Response(status_code=status.HTTP_201_CREATED)
 
@@ -61,7 +61,7 @@ async def add_push_subscription(body: PushSubscriptionCreate, me: CurrentSubject
 @router.delete("/me/push-subscriptions", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def remove_push_subscription(endpoint: str, me: CurrentSubject, session: SessionDep) -> Response:
     """Stop reminders to this browser."""
-    await service.delete_push_subscription(session, subject_id=me.subject_id, endpoint=endpoint)
+    await service.delete_push_subscription(session, actor=me, subject_id=me.subject_id, endpoint=endpoint)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,11 +6,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules
+from server.audit import service as audit
+from server.audit.service import Actor
 from server.auth.principal import Staff
 from server.db import rowcount
 from server.errors import Conflict, NotFound
@@ -35,7 +38,7 @@ async def outbox_page(session: AsyncSession, *, status: str | None, limit: int,
     return counts, rows
 
 
-async def retry(session: AsyncSession, *, message_id: uuid.UUID, now: datetime) -> OutboxMessage:
+async def retry(session: AsyncSession, *, actor: Actor, message_id: uuid.UUID, now: datetime) -> OutboxMessage:
     message = await session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update())
     if message is None:
         raise NotFound("No such notification.")
@@ -45,10 +48,12 @@ async def retry(session: AsyncSession, *, message_id: uuid.UUID, now: datetime) 
     message.attempts = 0
     message.next_attempt_at = now
     message.locked_until = None
+    audit.record(session, actor, "outbox.retried", subject_id=message.subject_id, message_id=str(message.id),
+                 channel=message.channel)
     return message
 
 
-async def save_push_subscription(session: AsyncSession, *, subject_id: uuid.UUID, endpoint: str,
+async def save_push_subscription(session: AsyncSession, *, actor: Actor, subject_id: uuid.UUID, endpoint: str,
                                  subscription: dict[str, Any], now: datetime) -> PushSubscription:
     existing = await session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
     if existing is None:
@@ -60,14 +65,20 @@ async def save_push_subscription(session: AsyncSession, *, subject_id: uuid.UUID
         existing.subject_id = subject_id
         existing.subscription = subscription
         existing.created_at = now
+    # The push service's host only: the endpoint's path is a capability for sending to this browser.
+    audit.record(session, actor, "push.subscribed", subject_id=subject_id, host=urlsplit(endpoint).hostname)
     await session.flush()
     return existing
 
 
-async def delete_push_subscription(session: AsyncSession, *, subject_id: uuid.UUID, endpoint: str) -> int:
+async def delete_push_subscription(session: AsyncSession, *, actor: Actor, subject_id: uuid.UUID,
+                                   endpoint: str) -> int:
     result = await session.execute(delete(PushSubscription).where(
         PushSubscription.subject_id == subject_id, PushSubscription.endpoint == endpoint))
-    return rowcount(result)
+    removed = rowcount(result)
+    if removed:
+        audit.record(session, actor, "push.unsubscribed", subject_id=subject_id, host=urlsplit(endpoint).hostname)
+    return removed
 
 
 async def release_candidates(session: AsyncSession, *, staff: Staff, now: datetime, rules: Rules, limit: int,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from server.audit.service import list_entries
 from server.models.checkins import Checkin
 from webrtc.testing import SyntheticVideoTrack, connect_client, receive_frames, received_track
 
@@ -155,6 +156,10 @@ async def test_clinician_calls_and_both_sides_get_media(client, world, app_ctx, 
     record = await wait_status(client, checkin_id, world.clin_a, {"live"})
     assert record["call_id"] == call_id
     assert (await client.get("/api/v1/me/call", headers=world.subj_a)).status_code == 204
+    async with app_ctx.db.session() as session:
+        hosted = await list_entries(session, action="call.hosted")
+    assert [(e.actor_id, e.subject_id, e.detail) for e in hosted] == [
+        (str(world.clinician_a.id), world.subject_a.id, {"call_id": call_id})]
 
 
 async def test_no_video_today_after_the_last_window_closes_without_a_checkin(client, world, clock):
