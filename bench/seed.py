@@ -1,7 +1,7 @@
 """Bulk-load N people under observation with 14 days of readings straight into the database.
 
 PostgreSQL gets COPY (asyncpg); SQLite gets executemany. The summary columns are filled as the app
-would have left them, every status as "ok"; the app's own status sweep then computes the real ones."""
+would have left them at ``now``, severity included (no status is stored)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitoring import Rules, planned_end_date, record_filled_window, window_for, windows_on
+from monitoring import Rules, day_start, planned_end_date, record_filled_window, severity, window_for, windows_on
 from monitoring.state import SubjectState
 from server.auth.security import hash_password
 
@@ -36,7 +36,7 @@ SUBJECT_COLUMNS = [
     "access_code_issued_at",
     "state",
     "release_override",
-    "status_rank",
+    "severity",
     "last_reading_at",
     "last_temperature_c",
     "last_fever_at",
@@ -131,7 +131,7 @@ def _rows(
                 now,
                 "active",
                 False,
-                3,
+                severity(state, now, rules),
                 state.last_reading_at,
                 last_temp,
                 state.last_fever_at,
@@ -140,7 +140,9 @@ def _rows(
                 filled_windows[0] if filled_windows else None,
                 filled_windows[1] if len(filled_windows) > 1 else None,
                 0,
-                now,
+                # Enrolled on the morning their observation started (not all at the moment of loading:
+                # the roster counts people enrolled since the latest window one by one).
+                min(now, day_start(start, rules) + timedelta(hours=8, minutes=rng.randrange(0, 480))),
             )
         )
         if len(subjects) >= BATCH:

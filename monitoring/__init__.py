@@ -17,6 +17,7 @@ from monitoring.flags import (
     SweepParameters,
     evaluate,
     missed_twice,
+    roster_status,
     severity,
     sweep_parameters,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "latest_closed_window",
     "local_date",
     "missed_twice",
+    "roster_status",
     "next_boundary",
     "normalise_symptoms",
     "normalise_temperature",

@@ -128,6 +128,22 @@ def _missing(window: HeldWindow | None, state: SubjectState) -> bool:
     return window is not None and window_missing(state, window)
 
 
+def roster_status(state: SubjectState, sweep: SweepParameters, *, severity_now: int) -> Status:
+    """The status of someone under observation from their severity at ``sweep.now`` and their windows.
+
+    Only the severity is stored (it changes with readings, and with fevers ageing out); missed and due
+    change whenever a window opens or closes, so the server derives them from the filled windows at read
+    time, with this rule (SQL twin: ``server.roster.rules_sql.status_rank``). The roster counts apply it
+    to a group of people who share their filled windows and are held to every window."""
+    if severity_now < SEVERITY_NONE:
+        return Status.abnormal
+    if _missing(sweep.closed, state):
+        return Status.missed
+    if _missing(sweep.opened, state):
+        return Status.due
+    return Status.ok
+
+
 def missed_twice(state: SubjectState, now: datetime, rules: Rules, *, sweep: SweepParameters | None = None) -> bool:
     """Whether the last two closed windows both count against the person and both went unreported."""
     if sweep is None:
@@ -174,14 +190,7 @@ def evaluate(
     if video_rules:
         raised.update(_video_flags(state, now, rules))
 
-    if raised & {Flag.high_fever, Flag.fever, Flag.symptoms}:
-        status = Status.abnormal
-    elif Flag.missed_reading in raised:
-        status = Status.missed
-    elif Flag.due in raised:
-        status = Status.due
-    else:
-        status = Status.ok
+    status = roster_status(state, sweep, severity_now=severity(state, now, rules))
 
     expiries = [
         t + lookback

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +29,11 @@ from server.db import Base, UTCDateTime, utcnow
 
 ACTIVE = "active"
 RELEASED = "released"
+ACTIVE_ROW = "state = 'active'"
+ABNORMAL = "state = 'active' AND severity < 3"
+CALM = "state = 'active' AND severity = 3"
+# Stands for "no filled window" in the roster counters' key, whose columns cannot be NULL.
+NO_WINDOW = datetime(1970, 1, 1, tzinfo=UTC)
 
 user_grids = Table(
     "user_grids",
@@ -96,9 +101,10 @@ class Subject(Base):
     release_note: Mapped[str | None] = mapped_column(Text)
     release_override: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    # Summary of readings and alerts (see monitoring.SubjectState).
-    status_rank: Mapped[int] = mapped_column(SmallInteger, default=3)
-    # Within the abnormal group: high fever, fever, then symptoms only (monitoring.severity).
+    # Summary of readings and alerts (see monitoring.SubjectState). No status is stored: missed and due
+    # change whenever a window opens or closes and are derived from the filled windows at read time
+    # (server/roster/rules_sql.py); the severity is what readings change: 0 high fever, 1 fever,
+    # 2 symptoms (the abnormal group), 3 nothing abnormal (monitoring.severity).
     severity: Mapped[int] = mapped_column(SmallInteger, default=3, server_default=text("3"))
     last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_temperature_c: Mapped[float | None] = mapped_column(Float)
@@ -117,11 +123,22 @@ class Subject(Base):
     grid: Mapped[Grid] = relationship(lazy="raise")
 
     __table_args__ = (
-        # The roster: most severe first, by name, within the active population (optionally a grid).
-        Index("ix_subjects_roster", "status_rank", "severity", "full_name", "id",
-              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
-        Index("ix_subjects_grid_roster", "grid_id", "status_rank", "severity", "full_name", "id",
-              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
+        # The roster lists its groups one after another (server/roster/service.py): the abnormal group
+        # by severity and name, then missed, due and ok, each by name among the people with nothing
+        # abnormal, filtered by the derived status while the index gives the order.
+        Index("ix_subjects_roster_abnormal", "severity", "full_name", "id",
+              postgresql_where=text(ABNORMAL), sqlite_where=text(ABNORMAL)),
+        Index("ix_subjects_grid_roster_abnormal", "grid_id", "severity", "full_name", "id",
+              postgresql_where=text(ABNORMAL), sqlite_where=text(ABNORMAL)),
+        Index("ix_subjects_roster_calm", "full_name", "id", postgresql_where=text(CALM), sqlite_where=text(CALM)),
+        Index("ix_subjects_grid_roster_calm", "grid_id", "full_name", "id",
+              postgresql_where=text(CALM), sqlite_where=text(CALM)),
+        # The few people not yet held to the latest windows (enrolled since, or starting later) are
+        # counted one by one beside the counters.
+        Index("ix_subjects_enrolled_at", "created_at", postgresql_where=text(ACTIVE_ROW),
+              sqlite_where=text(ACTIVE_ROW)),
+        Index("ix_subjects_start_date", "start_date", postgresql_where=text(ACTIVE_ROW),
+              sqlite_where=text(ACTIVE_ROW)),
         Index("ix_subjects_phone", "phone"),
         Index("ix_subjects_state_planned_end", "state", "planned_end_date"),
     )
@@ -215,13 +232,18 @@ class RevokedToken(Base):
 
 
 class RosterCount(Base):
-    """Active subjects per grid and status, kept exact by database triggers (migration 0004) so the
-    roster's counts cost a read of a few hundred rows instead of a scan of every subject."""
+    """Active subjects per grid, severity and last two filled windows, kept exact by database triggers
+    (migration 0008), so the roster's counts by status cost a read of these rows instead of a scan of
+    every subject: the status of everyone in a row follows from its key and the clock
+    (``monitoring.roster_status``). In the abnormal group the windows do not matter and are keyed as
+    ``NO_WINDOW``, like a window never filled."""
 
     __tablename__ = "roster_counts"
 
     grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True)
-    status_rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    severity: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    filled_window_1: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    filled_window_2: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

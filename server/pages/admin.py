@@ -19,7 +19,7 @@ from server.models import Grid, Subject
 from server.notifications.service import release_candidates
 from server.pages import charts, queries
 from server.pages.rendering import AdminPage, AnyCallerPage, Page, parse_uuid
-from server.roster.service import counts_by_grid
+from server.roster.service import active_by_grid
 from server.subjects import census
 from server.subjects import service as subjects
 from server.subjects.schemas import SubjectCreate
@@ -69,7 +69,7 @@ async def grids_page(page: AdminPage) -> Response:
 
 async def _grids(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> Response:
     grids = list(await list_grids(page.session, staff=page.caller))
-    counts = {grid_id: sum(by_status.values()) for grid_id, by_status in (await counts_by_grid(page.session)).items()}
+    counts = await active_by_grid(page.session)
     context = {"grids": grids, "counts": counts, "error": None, "created": None, "name": "", "section": "grids"}
     return page.render("admin/grids.html", status_code=status_code, **(context | extra))
 

@@ -58,7 +58,8 @@ async def daily_summary(session: AsyncSession, *, staff: Staff, now: datetime, r
     today = local_date(now, rules)
     by_grid = {grid.id: GridSummary(grid.id, grid.name) for grid in await list_grids(session, staff=staff)}
     counts = {status.value: 0 for status in STATUS_BY_RANK.values()}
-    for grid_id, by_status in (await counts_by_grid(session)).items():
+    for grid_id, by_group in (await counts_by_grid(session, now=now, rules=rules)).items():
+        by_status = {group.value: n for group, n in by_group.items()}
         for status, count in by_status.items():
             counts[status] += count
         if grid_id in by_grid:

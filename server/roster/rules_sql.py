@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import SQLColumnExpression, and_, case, false, or_
+from sqlalchemy import SmallInteger, SQLColumnExpression, and_, case, false, literal, literal_column, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitoring import HeldWindow, Rules, Status, SweepParameters, WindowInstance, local_date
@@ -47,18 +47,62 @@ def _flagged(column: SQLColumnExpression[datetime | None], p: SweepParameters) -
     return column > p.flag_cutoff
 
 
+# Written into the statement, not bound: the roster's partial indexes carry these very predicates.
+_NOTHING_ABNORMAL = literal_column(str(SEVERITY_NONE), SmallInteger)
+
+
+def abnormal() -> ColumnElement[bool]:
+    """``monitoring.roster_status(...) is Status.abnormal``, from the stored severity (which the sweep
+    keeps at the rules' value between boundaries: fevers and symptoms age out)."""
+    return Subject.severity < _NOTHING_ABNORMAL
+
+
+def calm() -> ColumnElement[bool]:
+    """Nothing abnormal: the people whose status :func:`calm_status_rank` derives from their windows."""
+    return Subject.severity == _NOTHING_ABNORMAL
+
+
 def status_rank(p: SweepParameters) -> ColumnElement[int]:
-    """The rank of ``monitoring.evaluate(...).status`` for a person under observation."""
-    whens: list[tuple[ColumnElement[bool], int]] = [(
-        or_(_flagged(Subject.last_high_fever_at, p), _flagged(Subject.last_fever_at, p),
-            _flagged(Subject.last_symptoms_at, p)),
-        Status.abnormal.rank,
-    )]
+    """The rank of ``monitoring.roster_status`` (and so of ``monitoring.evaluate(...).status``) for a
+    person under observation whose stored severity is the rules' at ``p.now``.
+
+    Only the severity is stored; missed and due are derived here from the filled windows, so a window
+    opening or closing writes nothing."""
+    whens: list[tuple[ColumnElement[bool], int]] = [(abnormal(), Status.abnormal.rank)]
+    whens += calm_whens(p)
+    return case(*whens, else_=Status.ok.rank)
+
+
+def calm_whens(p: SweepParameters) -> list[tuple[ColumnElement[bool], int]]:
+    """The missed and due branches of :func:`status_rank`, for people with nothing abnormal."""
+    whens: list[tuple[ColumnElement[bool], int]] = []
     if p.closed is not None:
         whens.append((window_missing(p.closed), Status.missed.rank))
     if p.opened is not None:
         whens.append((window_missing(p.opened), Status.due.rank))
-    return case(*whens, else_=Status.ok.rank)
+    return whens
+
+
+def calm_status_rank(p: SweepParameters) -> ColumnElement[int]:
+    """:func:`status_rank` for the people with nothing abnormal (``severity = 3``): what the roster
+    filters its missed, due and ok groups by, while the index on names gives their order."""
+    return case(*whens, else_=Status.ok.rank) if (whens := calm_whens(p)) else literal(Status.ok.rank)
+
+
+def counted_one_by_one(p: SweepParameters) -> ColumnElement[bool]:
+    """The people the roster counters cannot stand for: not yet held to the latest closed or the open
+    window (enrolled since its grace began, or starting observation later).
+
+    Everyone else counts as held to both windows, as if enrolled long before them, and for them
+    ``monitoring.roster_status`` depends only on severity and filled windows, the counters' key; the
+    twin test checks that implication. Served by the indexes on ``created_at`` and ``start_date``."""
+    conditions: list[ColumnElement[bool]] = []
+    for window in (p.closed, p.opened):
+        if window is not None:
+            conditions.append(Subject.start_date > window.local_date)
+            if window.enrolled_by is not None:
+                conditions.append(Subject.created_at > window.enrolled_by)
+    return or_(*conditions) if conditions else false()
 
 
 def severity(p: SweepParameters) -> ColumnElement[int]:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring import Rules, Status, evaluate, observation_day
+from monitoring import (
+    Rules,
+    Status,
+    SubjectState,
+    SweepParameters,
+    evaluate,
+    observation_day,
+    roster_status,
+    sweep_parameters,
+)
+from monitoring.flags import SEVERITY_NONE
 from server.auth.principal import Staff
 from server.errors import Forbidden
-from server.models import ACTIVE, RosterCount, Subject
+from server.models import ACTIVE, NO_WINDOW, RosterCount, Subject
+from server.roster import rules_sql
 from server.roster.schemas import RosterCounts, RosterItem, RosterPage
 from server.roster.status import STATUS_BY_RANK, refresh_stale_statuses, subject_state
 from server.subjects.service import last_reading
@@ -25,48 +36,131 @@ def _search(q: str) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
+GROUPS = (Status.abnormal, Status.missed, Status.due, Status.ok)
+
+
+def _status_of_counter(severity_now: int, window_1: datetime, window_2: datetime,
+                       p: SweepParameters) -> Status:
+    """The status of everyone in one counter row: people held to every window (the rest are counted one
+    by one) with this severity and these filled windows, by the rule itself."""
+    filled = tuple(w for w in (window_1, window_2) if w != NO_WINDOW)
+    group = SubjectState(start_date=date.min, planned_end_date=date.max, filled_windows=filled, enrolled_at=None)
+    return roster_status(group, p, severity_now=severity_now)
+
+
+async def counts_by_grid(session: AsyncSession, *, now: datetime, rules: Rules,
+                         grid_ids: list[int] | None = None) -> dict[int, dict[Status, int]]:
+    """Active people per grid and status now, exact, without reading every subject.
+
+    The counters (``roster_counts``, kept by triggers) hold people per grid, severity and last two
+    filled windows; a reading moves its person between two of them, the clock moves nobody. Everyone in
+    one counter has the same status at any instant, as long as the latest closed and the open window
+    are both held against them, so each counter turns into a count by status with the rule itself
+    (``monitoring.roster_status``). The few people not yet held to those windows (enrolled since the
+    closed window's grace began, or starting observation later; ``rules_sql.counted_one_by_one``) are
+    taken out of their counter's status and counted by their own, read through the indexes on
+    ``created_at`` and ``start_date``.
+
+    Measured at a million people (bench/roster.py): ~150 counter rows per grid, a read of a few
+    milliseconds; keying the counters by status instead is what made every window boundary rewrite
+    nearly every row, and keying them by the current window's fill alone would not say who missed."""
+    p = sweep_parameters(now, rules)
+    result: dict[int, dict[Status, int]] = {}
+    memo: dict[tuple[int, datetime, datetime], Status] = {}
+
+    def add(grid_id: int, status: Status, n: int) -> None:
+        by_status = result.setdefault(grid_id, dict.fromkeys(GROUPS, 0))
+        by_status[status] += n
+
+    def counter_status(key: tuple[int, datetime, datetime]) -> Status:
+        if key not in memo:
+            memo[key] = _status_of_counter(*key, p)
+        return memo[key]
+
+    kept = select(RosterCount.grid_id, RosterCount.severity, RosterCount.filled_window_1,
+                  RosterCount.filled_window_2, RosterCount.n).where(RosterCount.n != 0)
+    people = select(Subject.grid_id, Subject.filled_window_1, Subject.filled_window_2,
+                    rules_sql.calm_status_rank(p).label("rank")).where(
+        rules_sql.under_observation(), rules_sql.calm(), rules_sql.counted_one_by_one(p))
+    if grid_ids is not None:
+        kept = kept.where(RosterCount.grid_id.in_(grid_ids))
+        people = people.where(Subject.grid_id.in_(grid_ids))
+    one = people.subquery()
+    one_by_one = (select(one.c.grid_id, one.c.filled_window_1, one.c.filled_window_2, one.c.rank, func.count())
+                  .group_by(one.c.grid_id, one.c.filled_window_1, one.c.filled_window_2, one.c.rank))
+    for grid_id, severity_now, window_1, window_2, n in (await session.execute(kept)).all():
+        add(grid_id, counter_status((severity_now, window_1, window_2)), n)
+    for grid_id, own_1, own_2, rank, n in (await session.execute(one_by_one)).all():
+        add(grid_id, counter_status((SEVERITY_NONE, own_1 or NO_WINDOW, own_2 or NO_WINDOW)), -n)
+        add(grid_id, STATUS_BY_RANK[rank], n)
+    return result
+
+
+async def active_by_grid(session: AsyncSession) -> dict[int, int]:
+    """People under observation per grid, from the counters."""
+    rows = await session.execute(select(RosterCount.grid_id, func.sum(RosterCount.n)).group_by(RosterCount.grid_id))
+    return {grid_id: int(n or 0) for grid_id, n in rows.all()}
+
+
 async def roster(
     session: AsyncSession, *, staff: Staff, rules: Rules, now: datetime, grid_id: int | None = None,
     status: Status | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
     sweep: bool = True,
 ) -> RosterPage:
-    """``sweep=False`` when the scheduler applies the passage of time (every app process runs it); the
-    roster then never waits behind a boundary's mass update."""
+    """Most severe first: the abnormal group by severity and name, then missed, due and ok by name.
+
+    Without a search, the counts come from the counters (:func:`counts_by_grid`) and the page is read
+    group by group, each group through an index in its own order (``ix_subjects_*roster_abnormal`` by
+    severity and name; ``ix_subjects_*roster_calm`` by name, filtered by the derived status), skipping
+    whole groups by their counts. ``sweep=False`` when the scheduler ages fevers out (every app process
+    runs it)."""
     if grid_id is not None and not staff.sees_grid(grid_id):
         raise Forbidden("This grid is not one of yours.")
     if sweep:
         await refresh_stale_statuses(session, now=now, rules=rules)
+    p = sweep_parameters(now, rules)
 
     filters: list[ColumnElement[bool]] = [Subject.state == ACTIVE, staff.subject_filter()]
     if grid_id is not None:
         filters.append(Subject.grid_id == grid_id)
+    counts = RosterCounts()
+    found: list[tuple[Subject, int]] = []
     if q and q.strip():
         filters.append(_search(q))
-
-    if q and q.strip():
-        count_query = select(Subject.status_rank, func.count()).where(*filters).group_by(Subject.status_rank)
+        rank = rules_sql.status_rank(p)
+        found_ranks = select(rank.label("rank")).where(*filters).subquery()
+        for rank_value, count in (await session.execute(
+                select(found_ranks.c.rank, func.count()).group_by(found_ranks.c.rank))).all():
+            setattr(counts, STATUS_BY_RANK[rank_value].value, int(count))
+        listed = select(Subject, rank).where(*filters)
+        if status is not None:
+            listed = listed.where(rank == status.rank)
+        found = [(subject, rank_value) for subject, rank_value in (await session.execute(
+            listed.order_by(rank, Subject.severity, Subject.full_name, Subject.id).limit(limit).offset(offset)
+        )).all()]
     else:
-        # Kept exact by triggers: a read of grids × 4 rows instead of a scan of every subject.
-        count_query = select(RosterCount.status_rank, func.sum(RosterCount.n)).group_by(RosterCount.status_rank)
-        if not staff.is_admin:
-            count_query = count_query.where(RosterCount.grid_id.in_(sorted(staff.grid_ids)))
-        if grid_id is not None:
-            count_query = count_query.where(RosterCount.grid_id == grid_id)
-    counts = RosterCounts()
-    for rank, count in (await session.execute(count_query)).all():
-        setattr(counts, STATUS_BY_RANK[rank].value, int(count or 0))
-        counts.total += int(count or 0)
+        scope = [grid_id] if grid_id is not None else None if staff.is_admin else sorted(staff.grid_ids)
+        by_status: dict[Status, int] = dict.fromkeys(GROUPS, 0)
+        for grid_counts in (await counts_by_grid(session, now=now, rules=rules, grid_ids=scope)).values():
+            for group, n in grid_counts.items():
+                by_status[group] += n
+        for group, n in by_status.items():
+            setattr(counts, group.value, n)
+        skip, take = offset, limit
+        for group in GROUPS if status is None else (status,):
+            if take <= 0:
+                break
+            if skip >= by_status[group]:
+                skip -= by_status[group]
+                continue
+            rows = (await session.scalars(_group(group, p, filters).limit(take).offset(skip))).all()
+            found += [(subject, group.rank) for subject in rows]
+            take -= len(rows)
+            skip = 0
+    counts.total = counts.abnormal + counts.missed + counts.due + counts.ok
 
-    if status is not None:
-        filters.append(Subject.status_rank == status.rank)
-    subjects = (
-        await session.scalars(
-            select(Subject).where(*filters)
-            .order_by(Subject.status_rank, Subject.severity, Subject.full_name, Subject.id).limit(limit).offset(offset)
-        )
-    ).all()
     items = []
-    for subject in subjects:
+    for subject, rank_value in found:
         evaluation = evaluate(subject_state(subject), now, rules, video_rules=True)
         items.append(
             RosterItem(
@@ -74,7 +168,7 @@ async def roster(
                 full_name=subject.full_name,
                 phone=subject.phone,
                 grid_id=subject.grid_id,
-                status=STATUS_BY_RANK[subject.status_rank].value,
+                status=STATUS_BY_RANK[rank_value].value,
                 flags=[f.value for f in evaluation.flags],
                 last_reading=last_reading(subject),
                 observation_day=observation_day(subject.start_date, now, rules),
@@ -86,13 +180,10 @@ async def roster(
     return RosterPage(counts=counts, items=items, limit=limit, offset=offset)
 
 
-async def counts_by_grid(session: AsyncSession) -> dict[int, dict[str, int]]:
-    """Active people per grid and status, from the trigger-kept counters: grids × 4 rows to read,
-    whatever the size of the district."""
-    result: dict[int, dict[str, int]] = {}
-    rows = await session.execute(select(RosterCount.grid_id, RosterCount.status_rank, RosterCount.n))
-    for grid_id, rank, count in rows.all():
-        by_status = result.setdefault(grid_id, {})
-        status = STATUS_BY_RANK[rank].value
-        by_status[status] = by_status.get(status, 0) + count
-    return result
+def _group(group: Status, p: SweepParameters, filters: list[ColumnElement[bool]]) -> Select[Subject]:
+    """One status group of the roster in its order, shaped for its partial index."""
+    if group is Status.abnormal:
+        return (select(Subject).where(*filters, rules_sql.abnormal())
+                .order_by(Subject.severity, Subject.full_name, Subject.id))
+    return (select(Subject).where(*filters, rules_sql.calm(), rules_sql.calm_status_rank(p) == group.rank)
+            .order_by(Subject.full_name, Subject.id))

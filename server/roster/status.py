@@ -1,14 +1,18 @@
-"""A subject's status, kept on the subject row.
+"""What is stored of a subject's status, and how time is applied to it.
 
-Two paths write it, and property tests pin that they agree:
-- a new reading, alert or check-in re-evaluates one subject in Python (``monitoring.evaluate``);
-- time alone (a window opens or closes, a fever ages out) is applied by :func:`sweep_statuses`, which
-  compares every stored status with the SQL twins in :mod:`server.roster.rules_sql` and rewrites only
-  the rows that differ, so the roster never loads readings.
+Only what readings, alerts and check-ins change is stored: the filled windows, the fever and symptom
+times, and the severity (0 high fever, 1 fever, 2 symptoms: the abnormal group; 3 nothing abnormal).
+Missed and due change whenever a window opens or closes, for nearly everyone at once; they are derived
+at read time from the filled windows and the clock by the SQL twins in :mod:`server.roster.rules_sql`
+(the roster, its filters, order and counts) or by ``monitoring.evaluate`` (one person). Storing them made
+every window boundary rewrite nearly every row (930,000 at a million people, 334 s measured under load).
 
-Nothing stores until when a status holds: the schedule says when windows open and close, and the sweep
-runs at every boundary and at least every few minutes between them (for fevers ageing out). Storing it
-per row made every boundary rewrite every row just to move that instant on.
+Two paths write the severity, and property tests pin that they agree:
+- a new reading, alert or check-in re-evaluates one subject in Python (:func:`reevaluate`);
+- fevers and symptoms ageing out are applied by :func:`sweep_statuses`, which compares only the
+  abnormal group (the clock can only lower a severity) and rewrites only the rows that differ. A window
+  boundary therefore writes nothing but what ages out then; the scheduler announces it to live rosters
+  with one ``roster.refreshed`` per grid (:func:`announce_boundary`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitoring import (
@@ -35,7 +42,7 @@ from monitoring import (
 from monitoring.flags import STATUS_RANK
 from server.db import Database
 from server.domain_events import emit
-from server.models import ACTIVE, Subject
+from server.models import ACTIVE, RosterCount, Subject
 from server.roster import rules_sql
 
 BULK_EVENT_THRESHOLD = 500
@@ -44,37 +51,48 @@ SWEEP_BATCH = 2000
 STATUS_BY_RANK = {rank: status for status, rank in STATUS_RANK.items()}
 
 
-def status_of(subject: Subject) -> Status:
-    return STATUS_BY_RANK[subject.status_rank]
-
-
 def subject_state(subject: Subject) -> SubjectState:
+    return _state(subject, {})
+
+
+def _state(subject: Subject, overrides: dict[str, Any]) -> SubjectState:
+    def value(name: str) -> Any:
+        return overrides.get(name, getattr(subject, name))
+
+    w1, w2 = value("filled_window_1"), value("filled_window_2")
     return SubjectState(
-        start_date=subject.start_date,
-        planned_end_date=subject.planned_end_date,
-        released=subject.state != ACTIVE,
-        last_reading_at=subject.last_reading_at,
-        last_fever_at=subject.last_fever_at,
-        last_high_fever_at=subject.last_high_fever_at,
-        last_symptoms_at=subject.last_symptoms_at,
-        filled_windows=tuple(w for w in (subject.filled_window_1, subject.filled_window_2) if w is not None),
-        open_alerts=subject.open_alerts,
-        last_checkin_completed_at=subject.last_checkin_completed_at,
-        last_checkin_face_seen=subject.last_checkin_face_seen,
-        enrolled_at=subject.created_at,
+        start_date=value("start_date"),
+        planned_end_date=value("planned_end_date"),
+        released=value("state") != ACTIVE,
+        last_reading_at=value("last_reading_at"),
+        last_fever_at=value("last_fever_at"),
+        last_high_fever_at=value("last_high_fever_at"),
+        last_symptoms_at=value("last_symptoms_at"),
+        filled_windows=tuple(w for w in (w1, w2) if w is not None),
+        open_alerts=value("open_alerts"),
+        last_checkin_completed_at=value("last_checkin_completed_at"),
+        last_checkin_face_seen=value("last_checkin_face_seen"),
+        enrolled_at=value("created_at"),
     )
 
 
+def _state_before_changes(subject: Subject) -> SubjectState:
+    """The subject as loaded, before the changes this transaction made to it and has not flushed."""
+    committed = {name: value for name, value in sa_inspect(subject).committed_state.items()
+                 if value is not NO_VALUE}
+    return _state(subject, committed)
+
+
 def reevaluate(session: AsyncSession, subject: Subject, *, now: datetime, rules: Rules) -> Evaluation:
-    """Recompute one subject's stored status after new data; emits ``subject.status_changed``."""
+    """Store one subject's severity after new data; emits ``subject.status_changed`` when the status it
+    had at ``now`` before the change differs from the one it has after."""
+    before = evaluate(_state_before_changes(subject), now, rules).status
     state = subject_state(subject)
     evaluation = evaluate(state, now, rules)
-    old_rank = subject.status_rank
-    subject.status_rank = evaluation.status.rank
     subject.severity = severity(state, now, rules)
-    if old_rank != subject.status_rank:
+    if before is not evaluation.status:
         emit(session, "subject.status_changed", subject_id=str(subject.id), grid_id=subject.grid_id,
-             status=evaluation.status.value, previous_status=STATUS_BY_RANK[old_rank].value,
+             status=evaluation.status.value, previous_status=before.value,
              flags=[f.value for f in evaluation.flags])
     return evaluation
 
@@ -86,11 +104,6 @@ class StatusChange:
     status: Status
 
 
-def _differs(p: SweepParameters) -> ColumnElement[bool]:
-    return and_(rules_sql.under_observation(),
-                or_(Subject.status_rank != rules_sql.status_rank(p), Subject.severity != rules_sql.severity(p)))
-
-
 def _in_range(after: uuid.UUID | None, upto: uuid.UUID | None) -> list[ColumnElement[bool]]:
     bounds = []
     if after is not None:
@@ -100,23 +113,27 @@ def _in_range(after: uuid.UUID | None, upto: uuid.UUID | None) -> list[ColumnEle
     return bounds
 
 
+def _differs(p: SweepParameters) -> ColumnElement[bool]:
+    return and_(rules_sql.under_observation(), Subject.severity != rules_sql.severity(p))
+
+
 async def _rewrite(session: AsyncSession, p: SweepParameters, where: list[ColumnElement[bool]], *,
                    skip_locked: bool) -> list[StatusChange]:
-    """Rewrite the rows matching ``where`` whose status or severity is no longer what the rules say,
+    """Rewrite the severity of the rows matching ``where`` where it is no longer what the rules say,
     locking them in key order (the order every other multi-row writer uses)."""
     locked = list((await session.scalars(
         select(Subject.id).where(*where, _differs(p)).order_by(Subject.id).with_for_update(skip_locked=skip_locked)
     )).all())
     changes: list[StatusChange] = []
-    # The keys as a list, not a subquery: PostgreSQL then updates through the primary key instead of
-    # hashing the subquery against a scan of the whole table for every batch.
+    # The keys as a list, not a subquery: PostgreSQL then updates through the primary key.
     for start in range(0, len(locked), SWEEP_BATCH):
-        rows = (await session.execute(
-            update(Subject).where(Subject.id.in_(locked[start:start + SWEEP_BATCH]))
-            .values(status_rank=rules_sql.status_rank(p), severity=rules_sql.severity(p))
-            .returning(Subject.id, Subject.grid_id, Subject.status_rank)
-            .execution_options(synchronize_session=False)
-        )).all()
+        chunk = locked[start:start + SWEEP_BATCH]
+        await session.execute(update(Subject).where(Subject.id.in_(chunk)).values(severity=rules_sql.severity(p))
+                              .execution_options(synchronize_session=False))
+        # The status read back after the write (a RETURNING of the derived status gave wrong answers in
+        # the twin tests; a plain SELECT in the same transaction is what they pin).
+        rows = (await session.execute(select(Subject.id, Subject.grid_id, rules_sql.status_rank(p))
+                                      .where(Subject.id.in_(chunk)).order_by(Subject.id))).all()
         changes += [StatusChange(row[0], row[1], STATUS_BY_RANK[row[2]]) for row in rows]
     return changes
 
@@ -127,19 +144,27 @@ def _announce(session: AsyncSession, changes: list[StatusChange]) -> None:
             emit(session, "subject.status_changed", subject_id=str(change.subject_id), grid_id=change.grid_id,
                  status=change.status.value)
         return
-    # A window boundary can flip most of the district at once: one event per grid tells live rosters to
-    # reload instead of flooding every stream with a row per person.
     per_grid = Counter(change.grid_id for change in changes)
     for grid_id in sorted(per_grid):
         emit(session, "roster.refreshed", subject_id=None, grid_id=grid_id, changed=per_grid[grid_id])
 
 
-async def refresh_stale_statuses(session: AsyncSession, *, now: datetime, rules: Rules) -> list[StatusChange]:
-    """Apply the passage of time to every person under observation, in the caller's transaction.
+async def announce_boundary(db: Database) -> int:
+    """A window opened or closed: tell every grid's live rosters to reload, since derived statuses
+    changed without any row being written (one event per grid, not one per person). Returns the grids."""
+    async with db.session() as session:
+        grids = list((await session.scalars(
+            select(RosterCount.grid_id).where(RosterCount.n > 0).distinct().order_by(RosterCount.grid_id))).all())
+        for grid_id in grids:
+            emit(session, "roster.refreshed", subject_id=None, grid_id=grid_id, changed=None)
+    return len(grids)
 
-    For a request that must see current statuses when no scheduler runs (development, tests); the
-    scheduler uses :func:`sweep_statuses`, which never holds more than one batch of rows at a time."""
-    changes = await _rewrite(session, sweep_parameters(now, rules), [], skip_locked=False)
+
+async def refresh_stale_statuses(session: AsyncSession, *, now: datetime, rules: Rules) -> list[StatusChange]:
+    """Age out fevers and symptoms in the caller's transaction: for a request that must see current
+    severities when no scheduler runs (development, tests). Only the abnormal group can have changed."""
+    p = sweep_parameters(now, rules)
+    changes = await _rewrite(session, p, [rules_sql.abnormal()], skip_locked=False)
     _announce(session, changes)
     return changes
 
@@ -162,53 +187,42 @@ async def _rewrite_each(db: Database, p: SweepParameters, ids: list[uuid.UUID], 
 
 
 async def sweep_statuses(db: Database, *, now: datetime, rules: Rules, batch: int | None = None,
-                         abnormal_only: bool = False) -> list[StatusChange]:
-    """Apply the passage of time to every person under observation; returns the rows it rewrote.
+                         everyone: bool = False) -> list[StatusChange]:
+    """Age out fevers and symptoms: rewrite the severity of every person under observation whose stored
+    one is no longer the rules' at ``now``; returns the rows it wrote.
 
-    The table is walked in primary-key ranges of ``batch`` rows, each range its own short transaction,
-    and only rows whose status or severity changes are written (a window opening flips most people to
-    due; the rest are not touched). Rows a concurrent writer holds are skipped rather than waited for,
-    so a reading never waits behind more than one range; they are taken again at the end, waiting
-    this time, because the writer may have evaluated them at an instant before ``now``. Lock order is
-    the readings' own: subject rows (here in key order), then the per-grid counters (in key order, by
-    their trigger). Running it twice, or from two processes, is harmless: the second finds nothing. A
-    writer that evaluated its person before ``now`` but took the row only after its range was done is
-    put right by the next full sweep (the scheduler compares every row again a few minutes after each
-    boundary).
+    The clock can only lower a severity, so only the abnormal group is compared, read through its
+    index, a few thousand rows at most. A window boundary changes no stored value: missed and due are
+    derived at read time. Rows are written ``batch`` at a time, each batch its own short transaction,
+    in key order (the readings' own lock order: subject rows, then the counters in key order by their
+    trigger); rows a reading holds are skipped rather than waited for, so a reading never waits behind
+    more than one batch, and taken again at the end, waiting this time, because the reading may have
+    evaluated them at an instant before ``now``. Running it twice, or from two processes, is harmless.
 
-    ``abnormal_only`` is for wake-ups between boundaries: only the abnormal group is compared."""
+    ``everyone`` compares every row (primary-key ranges) instead: for data loaded around the app, such
+    as the benchmarks' bulk loads, whose severities nobody computed."""
     batch = batch or SWEEP_BATCH
     p = sweep_parameters(now, rules)
-    if abnormal_only:
-        # Between boundaries only fevers and symptoms age out: the abnormal group, read through the
-        # roster's index, is all that can have changed.
+    if not everyone:
         async with db.session() as session:
             ids = list((await session.scalars(
-                select(Subject.id).where(Subject.status_rank == Status.abnormal.rank, _differs(p)).order_by(Subject.id)
-            )).all())
-        aged = await _rewrite_each(db, p, ids, batch)
-        if aged:
+                select(Subject.id).where(rules_sql.abnormal(), _differs(p)).order_by(Subject.id))).all())
+        changes = await _rewrite_each(db, p, ids, batch)
+    else:
+        changes = []
+        skipped: list[uuid.UUID] = []
+        after: uuid.UUID | None = None
+        while True:
             async with db.session() as session:
-                _announce(session, aged)
-        return aged
-    changes: list[StatusChange] = []
-    skipped: list[uuid.UUID] = []
-    after: uuid.UUID | None = None
-    while True:
-        async with db.session() as session:
-            # The batch's upper key: an index-only walk of the primary key, whatever the statuses are.
-            upto = await session.scalar(
-                select(Subject.id).where(*_in_range(after, None)).order_by(Subject.id).offset(batch - 1).limit(1))
-            bounds = _in_range(after, upto)
-            changes += await _rewrite(session, p, bounds, skip_locked=True)
-            # Still different after the rewrite: rows another transaction held.
-            skipped += (await session.scalars(select(Subject.id).where(*bounds, _differs(p)))).all()
-        if upto is None:
-            break
-        after = upto
-    for start in range(0, len(skipped), batch):
-        async with db.session() as session:
-            changes += await _rewrite(session, p, [Subject.id.in_(skipped[start:start + batch])], skip_locked=False)
+                upto = await session.scalar(
+                    select(Subject.id).where(*_in_range(after, None)).order_by(Subject.id).offset(batch - 1).limit(1))
+                bounds = _in_range(after, upto)
+                changes += await _rewrite(session, p, bounds, skip_locked=True)
+                skipped += (await session.scalars(select(Subject.id).where(*bounds, _differs(p)))).all()
+            if upto is None:
+                break
+            after = upto
+        changes += await _rewrite_each(db, p, skipped, batch)
     if changes:
         async with db.session() as session:
             _announce(session, changes)

@@ -3,12 +3,13 @@ is recomputed, by one process, so a missed window shows up on its own without an
 people who missed two windows in a row get a ``missed_twice`` alert, and before a window closes the
 people who have not reported yet get a reminder in the outbox.
 
-A boundary is exactly when everyone reports, so none of this may hold up readings: statuses and alerts
-are written in short transactions of a batch each, skipping rows a reading holds (the reading
+A boundary is exactly when everyone reports, so none of this may hold up readings. Missed and due are
+derived at read time, so a boundary writes no status at all; severities that age out and alerts are
+written in short transactions of a batch each, skipping rows a reading holds (the reading
 re-evaluates its own person) and coming back for them at the end.
 
 Any number of app processes run the loop; on PostgreSQL a session-level advisory lock lets exactly one
-of them sweep, and the others find nothing left to do. The sweep writes only rows whose status changes,
+of them sweep, and the others find nothing left to do. The sweep writes only rows whose severity changes,
 alerts are skipped when one was opened since the window closed, and reminders carry a per-window dedupe
 key, so a process restarting mid-window neither repeats nor skips work."""
 
@@ -21,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, text, update
+from sqlalchemy import and_, delete, exists, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules, latest_closed_window, next_boundary, sweep_parameters
@@ -29,11 +30,11 @@ from server.alerts.service import open_alert
 from server.auth.principal import SYSTEM_STAFF
 from server.context import AppContext
 from server.db import Database, rowcount
-from server.models import Alert, Subject
+from server.models import Alert, RevokedToken, RosterCount, Subject
 from server.models.checkins import CONNECTING, FAILED, LIVE, Checkin
 from server.notifications.outbox import enqueue_reminders, next_reminder_at, window_to_remind
 from server.roster import rules_sql
-from server.roster.status import StatusChange, sweep_statuses
+from server.roster.status import StatusChange, announce_boundary, sweep_statuses
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -103,20 +104,24 @@ async def open_missed_twice_alerts(db: Database, *, now: datetime, settings: Set
 
 
 async def sweep_once(ctx: AppContext, now: datetime, *, full: bool = True) -> list[StatusChange] | None:
-    """Apply time to the statuses (every one, or with ``full=False`` only the abnormal group, all that
-    can change between boundaries), open missed-twice alerts and queue due reminders, each in short
-    transactions of its own; None when another process holds the sweep."""
+    """Apply time: age out fevers and symptoms (the only stored status that time changes), tell live
+    rosters that a window opened or closed (``full``: missed and due are derived, nothing is written
+    for them), open missed-twice alerts and queue due reminders, each in short transactions of its own;
+    returns the rows whose severity it wrote, None when another process holds the sweep."""
     async with _sweep_lock(ctx.db) as locked:
         if not locked:
             return None
         settings = ctx.settings
-        changes = await sweep_statuses(ctx.db, now=now, rules=settings.rules, abnormal_only=not full)
+        changes = await sweep_statuses(ctx.db, now=now, rules=settings.rules)
+        if full:
+            await announce_boundary(ctx.db)
         alerts = await open_missed_twice_alerts(ctx.db, now=now, settings=settings)
         reminders = 0
         async with ctx.db.session() as session:
             if (window := window_to_remind(now, settings)) is not None:
                 reminders = await enqueue_reminders(session, window=window, settings=settings, now=now)
             await close_orphaned_checkins(session, now=now, settings=settings)
+            await purge_expired(session, now=now)
         if alerts or reminders:
             logger.info("sweep at %s: %d missed-twice alerts, %d reminders queued", now.isoformat(), alerts,
                         reminders)
@@ -137,6 +142,17 @@ async def close_orphaned_checkins(session: AsyncSession, *, now: datetime, setti
     return rowcount(result)
 
 
+async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
+    """Housekeeping: signed-out tokens past their expiry (refused by their signature anyway) and roster
+    counters nobody is keyed by any more (each window leaves some behind as people move on)."""
+    tokens = await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now)
+                                   .execution_options(synchronize_session=False))
+    # A reading adding someone to an emptied counter concurrently either finds the row before the delete
+    # takes it (then n is no longer 0 and the delete's re-check keeps it) or inserts it anew.
+    await session.execute(delete(RosterCount).where(RosterCount.n == 0).execution_options(synchronize_session=False))
+    return rowcount(tokens)
+
+
 def next_wakeup(now: datetime, ctx: AppContext) -> datetime:
     candidates = [next_boundary(now, ctx.settings.rules)]
     if (reminder := next_reminder_at(now, ctx.settings)) is not None:
@@ -145,9 +161,9 @@ def next_wakeup(now: datetime, ctx: AppContext) -> datetime:
 
 
 def needs_full_sweep(last_full: datetime | None, now: datetime, rules: Rules) -> bool:
-    """Every row is compared after each boundary and once more at the next wake-up (a reading that
-    evaluated just before the boundary may commit after the sweep passed its row); in between, only
-    fevers and symptoms age out, so only the abnormal group is compared."""
+    """Whether a window opened or closed since the last announced boundary (or a few minutes before
+    it: the announcement is repeated once at the next wake-up, for live rosters that reloaded while a
+    reading from just before the boundary was still committing)."""
     return last_full is None or next_boundary(last_full - RECHECK, rules) <= now
 
 

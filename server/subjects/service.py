@@ -16,7 +16,7 @@ from server.auth.security import hash_access_code, new_access_code
 from server.domain_events import emit
 from server.errors import Invalid, NotFound
 from server.models import ACTIVE, Grid, Subject
-from server.roster.status import reevaluate, status_of, subject_state
+from server.roster.status import reevaluate, subject_state
 from server.subjects.schemas import LastReading, SubjectCreate, SubjectRead
 
 
@@ -61,18 +61,17 @@ async def enrol(
         access_code_version=1,
         access_code_issued_at=now,
         state=ACTIVE,
-        status_rank=3,
         open_alerts=0,
         created_at=now,
         created_by=actor.db_user_id,
         release_override=False,
     )
-    reevaluate(session, subject, now=now, rules=rules)
+    evaluation = reevaluate(session, subject, now=now, rules=rules)
     session.add(subject)
     await session.flush()
     audit.record(session, actor, "subject.enrolled", subject_id=subject.id, grid_id=grid.id)
     emit(session, "subject.enrolled", subject_id=str(subject.id), grid_id=grid.id,
-         status=status_of(subject).value, flags=[])
+         status=evaluation.status.value, flags=[])
     return subject, code
 
 

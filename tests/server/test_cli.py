@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from monitoring import Rules
 from server.cli import main
 from server.db import Database
 from server.models import RELEASED, Subject, User
-from server.roster.status import STATUS_BY_RANK
+from server.roster.service import counts_by_grid
 
 
 def _state(db_url: str) -> tuple[dict[str, int], int, list[tuple[str, str]]]:
@@ -19,13 +22,15 @@ def _state(db_url: str) -> tuple[dict[str, int], int, list[tuple[str, str]]]:
         db = Database.from_url(db_url)
         try:
             async with db.session() as session:
-                ranks = (await session.execute(select(Subject.status_rank, func.count()).where(
-                    Subject.state == "active").group_by(Subject.status_rank))).all()
+                by_grid = await counts_by_grid(session, now=datetime.now(UTC), rules=Rules())
                 released = await session.scalar(select(func.count()).where(Subject.state == RELEASED))
                 users = (await session.execute(select(User.username, User.role).order_by(User.username))).all()
         finally:
             await db.dispose()
-        return ({STATUS_BY_RANK[r].value: n for r, n in ranks}, int(released or 0),
+        ranks: Counter[str] = Counter()
+        for by_status in by_grid.values():
+            ranks.update({status.value: n for status, n in by_status.items()})
+        return ({status: n for status, n in ranks.items() if n}, int(released or 0),
                 [(u, r) for u, r in users])
 
     return asyncio.run(read())

@@ -1,12 +1,15 @@
 """Every SQL twin in server/roster/rules_sql.py agrees with its Python rule in monitoring/, on SQLite and
 PostgreSQL: generated people (fevers, filled windows, enrolment and start dates, released or not), clocks
-on window edges and a second either side, other windows and time zones with daylight saving."""
+on window edges and a second either side, other windows and time zones with daylight saving. The stored
+severity is the rules' at the clock (what readings and the sweep keep it at); the derived statuses, and
+the rule that says whom the roster counters may stand for, are checked against monitoring.roster_status."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +18,7 @@ from sqlalchemy import false, select
 
 from monitoring import (
     Rules,
+    Status,
     awaits_reading,
     day_start,
     evaluate,
@@ -23,10 +27,12 @@ from monitoring import (
     open_window,
     parse_windows,
     period_over,
+    roster_status,
     severity,
     sweep_parameters,
     windows_on,
 )
+from monitoring.flags import SEVERITY_NONE
 from server.db import Database
 from server.models import ACTIVE, RELEASED, Grid, Subject
 from server.roster import rules_sql
@@ -103,7 +109,7 @@ def person(draw: st.DrawFn, rules: Rules, now: datetime) -> Subject:
         id=uuid.uuid4(), grid_id=GRID_ID, full_name="x", phone="13800000000", observation_type="home", reason="r",
         start_date=start, duration_days=14, planned_end_date=start + timedelta(days=draw(st.integers(1, 16))),
         access_code_hash=uuid.uuid4().hex, access_code_version=1, open_alerts=0, release_override=False,
-        state=draw(st.sampled_from([ACTIVE, ACTIVE, ACTIVE, RELEASED])), status_rank=3, severity=3,
+        state=draw(st.sampled_from([ACTIVE, ACTIVE, ACTIVE, RELEASED])), severity=3,
         last_reading_at=draw(moment), last_fever_at=fever,
         # Usually a high fever is also the last fever; sometimes an older one, sometimes (a row broken by
         # hand) a later one.
@@ -111,6 +117,8 @@ def person(draw: st.DrawFn, rules: Rules, now: datetime) -> Subject:
         last_symptoms_at=draw(moment), filled_window_1=filled[0] if filled else None,
         filled_window_2=filled[1] if len(filled) > 1 else None, created_at=enrolled,
     )
+    # Stored as the rules say at `now`: what readings and the sweep keep it at.
+    subject.severity = severity(subject_state(subject), now, rules)
     return subject
 
 
@@ -148,12 +156,15 @@ async def test_every_sql_twin_agrees_with_its_rule(
                 rules_sql.missed_twice(p),
                 rules_sql.awaits_reading(window) if window is not None else false(),
                 rules_sql.period_over(now, rules),
+                rules_sql.abnormal(),
+                rules_sql.calm_status_rank(p),
+                rules_sql.counted_one_by_one(p),
             ).where(Subject.id.in_([s.id for s in subjects]))
         )).all()
         await session.rollback()
     states = {s.id: subject_state(s) for s in subjects}
     assert len(rows) == len(subjects)
-    for subject_id, active, rank, severity_sql, twice, awaits, over in rows:
+    for subject_id, active, rank, severity_sql, twice, awaits, over, abnormal, calm_rank, one_by_one in rows:
         state = states[subject_id]
         assert bool(active) == (not state.released)
         assert bool(twice) == missed_twice(state, now, rules), ("missed twice", now, state)
@@ -164,4 +175,11 @@ async def test_every_sql_twin_agrees_with_its_rule(
         evaluation = evaluate(state, now, rules)
         assert rank == evaluation.status.rank, ("status", now, state, evaluation)
         assert severity_sql == severity(state, now, rules), ("severity", now, state)
+        assert bool(abnormal) == (evaluation.status is Status.abnormal), ("abnormal", now, state)
+        calm = roster_status(state, p, severity_now=SEVERITY_NONE)
+        assert calm_rank == calm.rank, ("calm status", now, state)
+        if not one_by_one:
+            # The roster counters stand for this person: held to every window, as if enrolled long before.
+            group = replace(state, start_date=date.min, enrolled_at=None)
+            assert calm == roster_status(group, p, severity_now=SEVERITY_NONE), ("counted in a group", now, state)
 

@@ -9,10 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from monitoring import sweep_parameters
 from server.context import AppContext
 from server.models import Alert, Subject
 from server.models.notifications import OutboxMessage
 from server.notifications import generate_vapid_keys
+from server.roster import rules_sql
 from server.scheduler.service import next_wakeup, sweep_once
 from server.settings import Settings
 from tests.conftest import Clock
@@ -148,7 +150,8 @@ async def test_missed_twice_spares_people_enrolled_within_the_grace(
     await sweep_once(app_ctx, after_evening)
     async with app_ctx.db.session() as session:
         alerted = set((await session.scalars(select(Alert.subject_id).where(Alert.kind == "missed_twice"))).all())
-        status = await session.scalar(select(Subject.status_rank).where(Subject.id == newcomer.id))
+        p = sweep_parameters(after_evening, app_ctx.settings.rules)
+        status = await session.scalar(select(rules_sql.status_rank(p)).where(Subject.id == newcomer.id))
     # The two people enrolled in the morning did miss both windows; the newcomer is fine.
     assert alerted == {world.subject_a.id, world.subject_b.id}
     assert status == 3

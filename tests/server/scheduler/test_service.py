@@ -5,16 +5,19 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import select
 
+from monitoring import sweep_parameters
 from server.context import AppContext
 from server.models import Subject
+from server.roster import rules_sql
 from server.scheduler.service import needs_full_sweep, next_wakeup, sweep_once
 from tests.conftest import Clock
 from tests.factories import World
 
 
-async def _statuses(ctx: AppContext) -> dict[str, int]:
+async def _statuses(ctx: AppContext, now: datetime) -> dict[str, int]:
+    p = sweep_parameters(now, ctx.settings.rules)
     async with ctx.db.session() as session:
-        rows = (await session.execute(select(Subject.full_name, Subject.status_rank))).all()
+        rows = (await session.execute(select(Subject.full_name, rules_sql.status_rank(p)))).all()
         return {name: rank for name, rank in rows}
 
 
@@ -29,15 +32,17 @@ async def test_window_close_marks_missed_without_anyone_looking(app_ctx: AppCont
     app_ctx.db.publisher = capture
     clock.now = next_wakeup(clock.now, app_ctx)  # 11:00:01 Shanghai, the morning window just closed
     changes = await sweep_once(app_ctx, clock.now)
-    assert changes is not None
-    # 王小明 was due and is now missed; 李华 reported in time and stays ok.
-    assert [c.subject_id for c in changes] == [world.subject_a.id]
-    assert await _statuses(app_ctx) == {"王小明": 1, "李华": 3}
-    assert [(t, d["subject_id"], d["status"]) for t, d in events] == [
-        ("subject.status_changed", str(world.subject_a.id), "missed")]
-    # A second sweep in the same window (another process, or a restart) finds nothing to do.
+    # Nothing is written at a boundary: 王小明 was due and is now missed, derived from his windows;
+    # 李华 reported in time and stays ok. Live rosters of both grids are told to reload.
+    assert changes == []
+    assert await _statuses(app_ctx, clock.now) == {"王小明": 1, "李华": 3}
+    assert sorted((t, d["grid_id"]) for t, d in events) == [
+        ("roster.refreshed", world.grid_a.id), ("roster.refreshed", world.grid_b.id)]
+    roster = (await client.get("/api/v1/roster", headers=world.admin_h)).json()
+    assert [(item["full_name"], item["status"]) for item in roster["items"]] == [("王小明", "missed"), ("李华", "ok")]
+    # A sweep between boundaries (another process, or a restart) writes and announces nothing.
     events.clear()
-    assert await sweep_once(app_ctx, clock.now + timedelta(minutes=5)) == []
+    assert await sweep_once(app_ctx, clock.now + timedelta(minutes=5), full=False) == []
     assert events == []
 
 
@@ -79,3 +84,20 @@ def test_every_row_is_compared_after_a_boundary_and_once_more_then_only_the_abno
     # The wake-up after the boundary's sweep compares everything once more, the one after that does not.
     assert needs_full_sweep(closes + timedelta(seconds=1), closes + timedelta(minutes=5, seconds=1), rules)
     assert not needs_full_sweep(closes + timedelta(minutes=5, seconds=1), closes + timedelta(minutes=10), rules)
+
+
+async def test_housekeeping_drops_expired_revoked_tokens_and_empty_counters(app_ctx: AppContext, world: World,
+                                                                          clock: Clock) -> None:
+    from server.models import NO_WINDOW, RevokedToken, RosterCount
+
+    async with app_ctx.db.session() as session:
+        session.add_all([RevokedToken(token_id="expired", expires_at=clock.now - timedelta(seconds=1)),
+                         RevokedToken(token_id="current", expires_at=clock.now + timedelta(hours=1)),
+                         RosterCount(grid_id=world.grid_a.id, severity=1, filled_window_1=NO_WINDOW,
+                                     filled_window_2=clock.now, n=0)])
+    await sweep_once(app_ctx, clock.now)
+    async with app_ctx.db.session() as session:
+        assert (await session.scalars(select(RevokedToken.token_id))).all() == ["current"]
+        assert await session.scalar(select(RosterCount.n).where(RosterCount.n == 0)) is None
+        # The counters people are keyed by stay.
+        assert sum((await session.scalars(select(RosterCount.n))).all()) == 2
