@@ -32,6 +32,7 @@ RELEASED = "released"
 ACTIVE_ROW = "state = 'active'"
 ABNORMAL = "state = 'active' AND severity < 3"
 CALM = "state = 'active' AND severity = 3"
+ONE_BY_ONE = ["grid_id", "severity", "filled_window_1", "filled_window_2", "created_at", "start_date"]
 # Stands for "no filled window" in the roster counters' key, whose columns cannot be NULL.
 NO_WINDOW = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -134,11 +135,11 @@ class Subject(Base):
         Index("ix_subjects_grid_roster_calm", "grid_id", "full_name", "id",
               postgresql_where=text(CALM), sqlite_where=text(CALM)),
         # The few people not yet held to the latest windows (enrolled since, or starting later) are
-        # counted one by one beside the counters.
+        # counted one by one beside the counters; PostgreSQL reads them from these indexes alone.
         Index("ix_subjects_enrolled_at", "created_at", postgresql_where=text(ACTIVE_ROW),
-              sqlite_where=text(ACTIVE_ROW)),
+              sqlite_where=text(ACTIVE_ROW), postgresql_include=ONE_BY_ONE),
         Index("ix_subjects_start_date", "start_date", postgresql_where=text(ACTIVE_ROW),
-              sqlite_where=text(ACTIVE_ROW)),
+              sqlite_where=text(ACTIVE_ROW), postgresql_include=ONE_BY_ONE),
         Index("ix_subjects_phone", "phone"),
         Index("ix_subjects_state_planned_end", "state", "planned_end_date"),
     )

@@ -91,18 +91,26 @@ def calm_status_rank(p: SweepParameters) -> ColumnElement[int]:
 
 def counted_one_by_one(p: SweepParameters) -> ColumnElement[bool]:
     """The people the roster counters cannot stand for: not yet held to the latest closed or the open
-    window (enrolled since its grace began, or starting observation later).
+    window (enrolled since the closed one's grace began, or starting observation later).
 
     Everyone else counts as held to both windows, as if enrolled long before them, and for them
     ``monitoring.roster_status`` depends only on severity and filled windows, the counters' key; the
-    twin test checks that implication. Served by the indexes on ``created_at`` and ``start_date``."""
-    conditions: list[ColumnElement[bool]] = []
-    for window in (p.closed, p.opened):
-        if window is not None:
-            conditions.append(Subject.start_date > window.local_date)
-            if window.enrolled_by is not None:
-                conditions.append(Subject.created_at > window.enrolled_by)
-    return or_(*conditions) if conditions else false()
+    twin test checks that implication. The roster reads them as two disjoint parts, each through its
+    own index: :func:`enrolled_since` and :func:`starts_later` without the first."""
+    return or_(enrolled_since(p), starts_later(p))
+
+
+def enrolled_since(p: SweepParameters) -> ColumnElement[bool]:
+    """Enrolled too late to be held to the latest closed window (``HeldWindow.enrolled_by``)."""
+    if p.closed is None or p.closed.enrolled_by is None:
+        return false()
+    return Subject.created_at > p.closed.enrolled_by
+
+
+def starts_later(p: SweepParameters) -> ColumnElement[bool]:
+    """Observation starts after the day of the latest closed or the open window."""
+    days = [window.local_date for window in (p.closed, p.opened) if window is not None]
+    return Subject.start_date > min(days) if days else false()
 
 
 def severity(p: SweepParameters) -> ColumnElement[int]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from server.db import Base, Database
+from server.db import Base, Database, UTCDateTime
 from server.migrate import upgrade
 
 
@@ -28,5 +32,77 @@ async def test_empty_database_upgrades_to_the_models(db_url: str) -> None:
             assert await connection.run_sync(diff) == []
             expected = {"subjects", "readings", "alerts", "audit_log", "users", "grids", "checkins", "outbox"}
             assert expected <= await connection.run_sync(tables)
+    finally:
+        await database.dispose()
+
+
+async def _alembic(url: str, verb: str, revision: str) -> None:
+    from alembic import command
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from server.migrate import alembic_config
+
+    def run(sync_connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync_connection
+        getattr(command, verb)(config, revision)
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_derived_status_migration_carries_people_and_counts_both_ways(db_url: str) -> None:
+    # 0008 drops the stored status and keys the counters by severity and filled windows: people stored
+    # under 0007 keep their summary, and the counters come out equal to a count of the table, on the way
+    # up and back down.
+    await _alembic(db_url, "downgrade", "0007")
+    database = Database.from_url(db_url)
+    morning = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)
+    evening = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    people = [  # grid, severity, status_rank, filled windows
+        (1, 3, 3, morning, evening), (1, 3, 2, evening, None), (1, 1, 0, morning, evening),
+        (2, 3, 1, None, None), (2, 0, 0, None, None), (2, 3, 3, morning, evening),
+    ]
+    at = datetime(2026, 3, 9, tzinfo=UTC)
+    grids = sa.table("grids", sa.column("id", sa.Integer), sa.column("name", sa.String),
+                     sa.column("created_at", UTCDateTime))
+    subjects = sa.table("subjects", *[sa.column(name, type_) for name, type_ in [
+        ("id", sa.Uuid), ("grid_id", sa.Integer), ("full_name", sa.String), ("phone", sa.String),
+        ("observation_type", sa.String), ("reason", sa.String), ("start_date", sa.Date),
+        ("duration_days", sa.Integer), ("planned_end_date", sa.Date), ("access_code_hash", sa.String),
+        ("access_code_version", sa.Integer), ("access_code_issued_at", UTCDateTime), ("state", sa.String),
+        ("release_override", sa.Boolean), ("status_rank", sa.SmallInteger), ("severity", sa.SmallInteger),
+        ("filled_window_1", UTCDateTime), ("filled_window_2", UTCDateTime), ("open_alerts", sa.Integer),
+        ("created_at", UTCDateTime)]])
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(grids.insert(), [{"id": g, "name": f"g{g}", "created_at": at} for g in (1, 2)])
+            await connection.execute(subjects.insert(), [{
+                "id": uuid.UUID(int=i + 1), "grid_id": grid, "full_name": f"p{i}", "phone": "1",
+                "observation_type": "home", "reason": "r", "start_date": date(2026, 3, 9), "duration_days": 14,
+                "planned_end_date": date(2026, 3, 23), "access_code_hash": f"c{i}", "access_code_version": 1,
+                "access_code_issued_at": at, "state": "active", "release_override": False, "status_rank": rank,
+                "severity": severity, "filled_window_1": w1, "filled_window_2": w2, "open_alerts": 0,
+                "created_at": at} for i, (grid, severity, rank, w1, w2) in enumerate(people)])
+        await _alembic(db_url, "upgrade", "heads")
+        async with database.engine.connect() as connection:
+            kept = (await connection.execute(text(
+                "SELECT grid_id, severity, n FROM roster_counts WHERE n <> 0 ORDER BY 1, 2, 3"))).all()
+            columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("subjects")})
+        assert [tuple(row) for row in kept] == [(1, 1, 1), (1, 3, 1), (1, 3, 1), (2, 0, 1), (2, 3, 1), (2, 3, 1)]
+        assert "status_rank" not in columns and {"severity", "filled_window_1", "filled_window_2"} <= columns
+
+        await _alembic(db_url, "downgrade", "0007")
+        async with database.engine.connect() as connection:
+            old = (await connection.execute(text(
+                "SELECT grid_id, status_rank, n FROM roster_counts WHERE n <> 0 ORDER BY 1, 2"))).all()
+        # Back down, the stored status is "abnormal" or "ok" until the old sweep puts missed and due back.
+        assert [tuple(row) for row in old] == [(1, 0, 1), (1, 3, 2), (2, 0, 1), (2, 3, 2)]
+        await _alembic(db_url, "upgrade", "heads")
     finally:
         await database.dispose()
