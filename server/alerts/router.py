@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from server.alerts import service
 from server.alerts.schemas import AlertAck, AlertRead
 from server.deps import Ctx, CurrentStaff, SessionDep
+from server.fields import Limit, Offset
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -18,8 +19,8 @@ async def list_alerts(
     session: SessionDep,
     status: Literal["open", "acknowledged"] | None = None,
     subject_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[AlertRead]:
     """Alerts for people in the caller's grids, newest first."""
     rows = await service.list_alerts(session, staff=staff, status=status, subject_id=subject_id, limit=limit,

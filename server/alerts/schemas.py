@@ -5,6 +5,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from server.fields import MultilineText
+
 
 class AlertRead(BaseModel):
     id: uuid.UUID
@@ -23,4 +25,4 @@ class AlertRead(BaseModel):
 
 
 class AlertAck(BaseModel):
-    note: str = Field("", max_length=2000)
+    note: MultilineText = Field("", max_length=2000)

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from server.fields import Text
+
 
 class TokenRead(BaseModel):
     access_token: str
@@ -13,7 +15,7 @@ class TokenRead(BaseModel):
 
 
 class SubjectTokenCreate(BaseModel):
-    access_code: str = Field(min_length=8, max_length=200)
+    access_code: Text = Field(min_length=8, max_length=200)
 
 
 class SubjectTokenRead(TokenRead):

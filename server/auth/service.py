@@ -38,6 +38,7 @@ from server.auth.principal import Caller, Staff, SubjectPrincipal
 from server.auth.security import Tokens, check_password, hash_access_code
 from server.db import Base, Database
 from server.errors import Forbidden, TooManyRequests, Unauthorized
+from server.fields import visible
 from server.models import RevokedToken, SignInThrottle, Subject, User
 from server.settings import Settings
 
@@ -146,7 +147,8 @@ class SignIns:
     async def staff(self, *, username: str, password: str, address: str, now: datetime) -> SignedIn[Staff]:
         """The active staff member with this username and password; InvalidCredentials otherwise,
         TooManyRequests while the username or the caller's address must wait after failures."""
-        name = username.strip()
+        # Control characters (NUL) could not even be compared by PostgreSQL; no username has U+FFFD.
+        name = visible(username.strip())
         user_key, address_key = f"user:{name.lower()}", f"ip:{address}"
         throttle = Throttle.for_staff(self.settings)
         user: User | None = None

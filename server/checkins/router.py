@@ -26,6 +26,7 @@ from server.deps import (
     CurrentSubjectHoldingNoConnection,
     SessionDep,
 )
+from server.fields import SmallIndex
 from server.models.checkins import Checkin
 from server.readings import service as readings
 from server.readings.schemas import ReadingCreate, ReadingRead
@@ -76,7 +77,7 @@ async def get_checkin(checkin_id: uuid.UUID, viewer: CurrentStaffOrSubject, sess
 
 @router.get("/checkins/{checkin_id}/snapshots/{index}.jpg", response_class=FileResponse,
             responses={200: {"content": {"image/jpeg": {}}}})
-async def get_snapshot(checkin_id: uuid.UUID, index: int, viewer: CurrentStaffOrSubject, ctx: Ctx,
+async def get_snapshot(checkin_id: uuid.UUID, index: SmallIndex, viewer: CurrentStaffOrSubject, ctx: Ctx,
                        session: SessionDep) -> Response:
     """A snapshot as JPEG (the person themself, or staff in scope; staff looks are audited)."""
     checkin = await _visible(session, viewer, checkin_id)

@@ -6,10 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from server.fields import MultilineText
+
 
 class SessionOffer(BaseModel):
     # The whole offer, gathered to completion: the server does not trickle ICE candidates.
-    sdp: str = Field(max_length=100_000)
+    sdp: MultilineText = Field(max_length=100_000)
     type: Literal["offer"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from server.deps import Ctx, CurrentStaffHoldingNoConnection, StaffToken
@@ -22,7 +22,7 @@ async def staff_events(
     staff: CurrentStaffHoldingNoConnection,
     token: StaffToken,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    heartbeat: float = 15.0,
+    heartbeat: Annotated[float, Query(allow_inf_nan=False)] = 15.0,
 ) -> StreamingResponse:
     """`text/event-stream` of domain events (`reading.created`, `alert.opened`, `subject.status_changed`, …)
     for people in the caller's grids. Each event's `data` has `subject_id`, `grid_id`, `status` and

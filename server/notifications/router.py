@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from server.deps import Ctx, CurrentAdmin, CurrentStaff, CurrentSubject, SessionDep
 from server.errors import NotFound
+from server.fields import Limit, Offset, Text
 from server.notifications import service
 from server.notifications.schemas import (
     OutboxPage,
@@ -25,8 +26,8 @@ router = APIRouter(tags=["notifications"])
 async def list_outbox(
     admin: CurrentAdmin, session: SessionDep,
     status: Literal["pending", "sending", "sent", "failed"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> OutboxPage:
     """Reminders and staff alerts waiting, sent or failed (with the reason), newest first; counts by status."""
     counts, rows = await service.outbox_page(session, status=status, limit=limit, offset=offset)
@@ -59,7 +60,8 @@ async def add_push_subscription(body: PushSubscriptionCreate, me: CurrentSubject
 
 
 @router.delete("/me/push-subscriptions", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def remove_push_subscription(endpoint: str, me: CurrentSubject, session: SessionDep) -> Response:
+async def remove_push_subscription(endpoint: Annotated[Text, Query(max_length=1000)], me: CurrentSubject,
+                                   session: SessionDep) -> Response:
     """Stop reminders to this browser."""
     await service.delete_push_subscription(session, actor=me, subject_id=me.subject_id, endpoint=endpoint)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -68,8 +70,8 @@ async def remove_push_subscription(endpoint: str, me: CurrentSubject, session: S
 @router.get("/release-candidates", response_model=ReleaseCandidatePage)
 async def release_candidates(
     staff: CurrentStaff, ctx: Ctx, session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> ReleaseCandidatePage:
     """People (in the caller's grids) whose observation period is over, with whether the rules allow release."""
     now = ctx.now()

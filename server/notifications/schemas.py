@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.fields import Text
+
 
 class OutboxRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -30,14 +32,14 @@ class OutboxPage(BaseModel):
 
 
 class PushKeys(BaseModel):
-    p256dh: str = Field(min_length=1, max_length=200)
-    auth: str = Field(min_length=1, max_length=100)
+    p256dh: Text = Field(min_length=1, max_length=200)
+    auth: Text = Field(min_length=1, max_length=100)
 
 
 class PushSubscriptionCreate(BaseModel):
     """What the browser's ``PushSubscription.toJSON()`` gives."""
 
-    endpoint: str = Field(min_length=8, max_length=1000, pattern=r"^https://")
+    endpoint: Text = Field(min_length=8, max_length=1000, pattern=r"^https://")
     keys: PushKeys
     expirationTime: Any = None  # noqa: N815 - the browser's own name
 

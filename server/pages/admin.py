@@ -14,6 +14,7 @@ from server import i18n, validation
 from server.audit import service as audit
 from server.auth.principal import Admin
 from server.errors import AppError, Invalid, NotFound
+from server.fields import DbId, db_id, page_number
 from server.grids.service import create_grid, list_grids
 from server.models import Grid, Subject
 from server.notifications.service import release_candidates
@@ -110,7 +111,7 @@ async def add_staff(page: AdminPage) -> Response:
         "username": str(form.get("username", "")).strip(),
         "full_name": str(form.get("full_name", "")).strip(),
         "role": str(form.get("role", "clinician")),
-        "grid_ids": [int(g) for g in form.getlist("grid_ids") if isinstance(g, str) and g.isdigit()],
+        "grid_ids": [g for g in (db_id(g) for g in form.getlist("grid_ids") if isinstance(g, str)) if g],
         "language": str(form.get("language", "")),
     }
     try:
@@ -126,7 +127,7 @@ async def add_staff(page: AdminPage) -> Response:
 
 
 @router.post("/admin/staff/{user_id}")
-async def change_staff(user_id: int, page: AdminPage) -> Response:
+async def change_staff(user_id: DbId, page: AdminPage) -> Response:
     """Deactivate, reactivate or reset the password of a staff account."""
     form = await page.form()
     action = str(form.get("action", ""))
@@ -173,10 +174,11 @@ async def enrol(page: AdminPage) -> Response:
     try:
         body = SubjectCreate(
             full_name=values["full_name"], phone=values["phone"],
-            grid_id=int(values["grid_id"]) if values["grid_id"].isdigit() else 0,
+            grid_id=db_id(values["grid_id"]) or 0,
             observation_type=values["observation_type"] or "home",
             reason=values["reason"], start_date=_date(values["start_date"]),
-            duration_days=int(values["duration_days"]) if values["duration_days"].isdigit() else None,
+            # Past int()'s digit limit a number is still "too large", not a crash.
+            duration_days=int(values["duration_days"][:10]) if values["duration_days"].isdigit() else None,
             address=values["address"] or None, id_number=values["id_number"] or None,
             date_of_birth=_date(values["date_of_birth"]), language=values["language"] or None,
         )
@@ -239,7 +241,7 @@ async def reissue(subject_id: str, page: AdminPage) -> Response:
 @router.get("/admin/audit")
 async def audit_log(page: AdminPage, subject: str | None = None, page_no: str | None = None) -> Response:
     subject_id = parse_uuid(subject) if subject else None
-    number = max(1, int(page_no) if page_no and page_no.isdigit() else 1)
+    number = page_number(page_no, page_size=AUDIT_PAGE)
     entries = list(await audit.list_entries(page.session, subject_id=subject_id, limit=AUDIT_PAGE + 1,
                                             offset=(number - 1) * AUDIT_PAGE))
     has_more = len(entries) > AUDIT_PAGE

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from monitoring import Status
+from server.fields import db_id, page_number, visible
 from server.grids.service import list_grids
 from server.pages.rendering import StaffPage
 from server.roster.service import roster
@@ -17,24 +18,17 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 @router.get("/roster")
 async def roster_page(page: StaffPage, grid: str | None = None, status: str | None = None, q: str | None = None,
                       page_no: str | None = None) -> Response:
     staff = page.caller
     grids = list(await list_grids(page.session, staff=staff))
-    grid_id = _int(grid)
+    grid_id = db_id(grid)
     if grid_id is not None and not staff.sees_grid(grid_id):
         grid_id = None
     chosen_status = Status(status) if status is not None and status in Status.__members__ else None
-    query = (q or "").strip()[:100] or None
-    number = max(1, _int(page_no) or 1)
+    query = visible((q or "").strip()[:100]) or None
+    number = page_number(page_no, page_size=PAGE_SIZE)
     result = await roster(page.session, staff=staff, rules=page.ctx.settings.rules, now=page.ctx.now(),
                           grid_id=grid_id, status=chosen_status, q=query, limit=PAGE_SIZE,
                           offset=(number - 1) * PAGE_SIZE, sweep=not page.ctx.settings.scheduler_enabled)

@@ -14,6 +14,7 @@ from server import i18n, labels
 from server.alerts import service as alerts
 from server.auth.principal import Staff
 from server.errors import AppError, Conflict, NotFound
+from server.fields import checked_text
 from server.models import ACTIVE, Grid
 from server.pages import charts, checkins
 from server.pages.rendering import AdminPage, Page, StaffPage, parse_uuid
@@ -92,7 +93,8 @@ async def acknowledge(subject_id: str, alert_id: str, page: StaffPage) -> Respon
     if aid is None:
         raise NotFound("No such alert in your grids.")
     try:
-        await alerts.acknowledge(page.session, staff=staff, alert_id=aid, note=str(form.get("note", ""))[:2000],
+        note = checked_text(str(form.get("note", ""))[:2000], multiline=True)
+        await alerts.acknowledge(page.session, staff=staff, alert_id=aid, note=note,
                                  now=page.ctx.now(), rules=page.ctx.settings.rules)
     except Conflict:
         return page.redirect(f"/subjects/{sid}?done=already_acknowledged#alerts")
@@ -103,8 +105,8 @@ async def acknowledge(subject_id: str, alert_id: str, page: StaffPage) -> Respon
 async def save_note(subject_id: str, page: StaffPage) -> Response:
     form = await page.form()
     staff = page.caller
-    subject = await update_note(page.session, staff=staff, subject_id=_subject_id(subject_id),
-                                note=str(form.get("clinician_note", ""))[:NOTE_MAX_LENGTH])
+    note = checked_text(str(form.get("clinician_note", ""))[:NOTE_MAX_LENGTH], multiline=True)
+    subject = await update_note(page.session, staff=staff, subject_id=_subject_id(subject_id), note=note)
     return page.redirect(f"/subjects/{subject.id}?done=note_saved#note")
 
 
@@ -113,7 +115,7 @@ async def release(subject_id: str, page: AdminPage) -> Response:
     form = await page.form()
     staff = page.caller
     sid = _subject_id(subject_id)
-    note = str(form.get("note", ""))[:2000].strip() or None
+    note = checked_text(str(form.get("note", ""))[:2000], multiline=True).strip() or None
     override = form.get("override") == "1"
     subject = await get_in_scope(page.session, staff=staff, subject_id=sid, for_update=True)
     try:

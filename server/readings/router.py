@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from server.deps import Ctx, CurrentClinician, CurrentStaff, CurrentSubject, CurrentSubjectLocked, SessionDep
+from server.fields import Limit
 from server.readings import service
 from server.readings.schemas import ReadingCreate, ReadingRead
 from server.subjects.service import get_in_scope
@@ -36,7 +37,7 @@ async def report_reading(
 
 @router.get("/me/readings", response_model=list[ReadingRead])
 async def my_readings(
-    me: CurrentSubject, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
+    me: CurrentSubject, session: SessionDep, limit: Limit = 200
 ) -> list[ReadingRead]:
     """The caller's own readings, newest first (also after release)."""
     readings = await service.list_readings(session, subject_id=me.subject_id, limit=limit)
@@ -63,7 +64,7 @@ async def enter_reading(
 @router.get("/subjects/{subject_id}/readings", response_model=list[ReadingRead])
 async def subject_readings(
     subject_id: uuid.UUID, staff: CurrentStaff, session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    limit: Limit = 200,
 ) -> list[ReadingRead]:
     """A person's readings, newest first (staff in scope; the look is audited)."""
     readings = await service.readings_for_staff(session, staff=staff, subject_id=subject_id, limit=limit)

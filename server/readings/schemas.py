@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from server.fields import MultilineText, Text
 
 
 class ReadingCreate(BaseModel):
@@ -12,11 +14,11 @@ class ReadingCreate(BaseModel):
         None, description="Chosen by the client so a retried submission is stored once."
     )
     # A string is accepted too so "37,5" style input reaches the readable plausibility message.
-    temperature_c: float | str
+    temperature_c: float | Text
     taken_at: datetime | None = Field(None, description="ISO 8601 with offset; defaults to now.")
     method: Literal["forehead", "ear", "oral", "armpit"] | None = None
-    symptoms: list[str] = Field(default_factory=list, max_length=20)
-    note: str | None = Field(None, max_length=500)
+    symptoms: list[Annotated[Text, Field(max_length=50)]] = Field(default_factory=list, max_length=20)
+    note: MultilineText | None = Field(None, max_length=500)
 
 
 class ReadingRead(BaseModel):

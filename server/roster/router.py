@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from monitoring import Status
 from server.deps import Ctx, CurrentStaff, SessionDep
+from server.fields import DbId, Offset, Text
 from server.roster import service
 from server.roster.schemas import RosterPage
 
@@ -17,11 +18,11 @@ async def get_roster(
     staff: CurrentStaff,
     ctx: Ctx,
     session: SessionDep,
-    grid_id: int | None = None,
+    grid_id: DbId | None = None,
     status: Status | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="Part of a name or phone number")] = None,
+    q: Annotated[Text | None, Query(max_length=100, description="Part of a name or phone number")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> RosterPage:
     """People under observation in the caller's grids, most severe first (abnormal, missed, due, ok),
     with counts by status for the same filters (the status filter aside)."""

@@ -86,12 +86,18 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
         raise InvalidInput("The list is missing columns it needs. Nothing was enrolled.",
                            problems=[validation.custom(c, "missing_column") for c in missing])
     rows = []
-    for line, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        rows.append((line, {c: v.strip() for c, v in zip(columns, values, strict=False) if c}))
-        if len(rows) > MAX_ROWS:
-            raise Invalid("A list may have at most {max} people; please split it.", max=MAX_ROWS)
+    try:
+        for line, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            rows.append((line, {c: v.strip() for c, v in zip(columns, values, strict=False) if c}))
+            if len(rows) > MAX_ROWS:
+                raise Invalid("A list may have at most {max} people; please split it.", max=MAX_ROWS)
+    except csv.Error as error:
+        # A field past the csv module's size limit (128 KiB) ends the reading there: name the line.
+        raise InvalidInput("The list was not imported: {count} line(s) need fixing. Nothing was enrolled.",
+                           count=1, problems=[validation.custom("", "unreadable_line", line=reader.line_num)]) \
+            from error
     if not rows:
         raise Invalid("The list has a header but no people.")
     return rows
@@ -116,7 +122,7 @@ def _check_row(line: int, row: dict[str, str], grids: dict[str, int]) -> tuple[S
         found.append(validation.custom("language", "unknown_language", line=line))
     fields: dict[str, Any] = {
         # Placeholders where our own check already named the problem, so it is not reported twice.
-        "grid_id": grid_id or 0, "observation_type": observation_type or "home", "language": language or None,
+        "grid_id": grid_id or 1, "observation_type": observation_type or "home", "language": language or None,
         "full_name": row.get("full_name", ""), "phone": row.get("phone", ""), "reason": row.get("reason", ""),
         "start_date": _date(row.get("start_date", "")), "duration_days": row.get("duration_days") or None,
         "address": row.get("address") or None, "id_number": row.get("id_number") or None,

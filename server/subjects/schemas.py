@@ -7,19 +7,21 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from server.fields import DbId, MultilineText, Text
+
 Language = Literal["zh_Hans", "zh_Hant", "en"]
 
 
 class SubjectCreate(BaseModel):
-    full_name: str = Field(min_length=1, max_length=100)
-    phone: str = Field(min_length=5, max_length=32)
-    grid_id: int
+    full_name: Text = Field(min_length=1, max_length=100)
+    phone: Text = Field(min_length=5, max_length=32)
+    grid_id: DbId
     observation_type: Literal["home", "centralized"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
     start_date: date | None = None
     duration_days: int | None = Field(None, ge=1, le=60)
-    address: str | None = Field(None, max_length=300)
-    id_number: str | None = Field(None, max_length=32)
+    address: Text | None = Field(None, max_length=300)
+    id_number: Text | None = Field(None, max_length=32)
     date_of_birth: date | None = None
     language: Language | None = None
 
@@ -99,7 +101,7 @@ NOTE_MAX_LENGTH = 4000
 
 
 class NoteUpdate(BaseModel):
-    clinician_note: str = Field(max_length=NOTE_MAX_LENGTH)
+    clinician_note: MultilineText = Field(max_length=NOTE_MAX_LENGTH)
 
 
 class CensusEnrolled(BaseModel):
@@ -127,5 +129,5 @@ class EligibilityRead(BaseModel):
 
 
 class ReleaseCreate(BaseModel):
-    note: str | None = Field(None, max_length=2000)
+    note: MultilineText | None = Field(None, max_length=2000)
     override: bool = False

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from server.deps import CurrentAdmin, CurrentStaff, SessionDep
+from server.fields import DbId
 from server.users import service
 from server.users.schemas import UserCreate, UserRead, UserUpdate
 
@@ -17,7 +18,7 @@ async def create_user(body: UserCreate, admin: CurrentAdmin, session: SessionDep
 
 
 @router.patch("/{user_id}", response_model=UserRead)
-async def update_user(user_id: int, body: UserUpdate, admin: CurrentAdmin, session: SessionDep) -> UserRead:
+async def update_user(user_id: DbId, body: UserUpdate, admin: CurrentAdmin, session: SessionDep) -> UserRead:
     """Deactivate or reactivate a staff account, reset its password, or change its grids (admins only).
     Deactivation and a new password sign the account out everywhere at once."""
     user = await service.update_user(session, actor=admin, user_id=user_id, **body.model_dump(exclude_unset=True))

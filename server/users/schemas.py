@@ -4,13 +4,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from server.fields import DbId, Text
+
 
 class UserCreate(BaseModel):
-    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=200)
+    username: Text = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: Text = Field(min_length=8, max_length=200)
     role: Literal["admin", "clinician"]
-    grid_ids: list[int] = Field(default_factory=list)
-    full_name: str | None = Field(None, max_length=100)
+    grid_ids: list[DbId] = Field(default_factory=list, max_length=1000)
+    full_name: Text | None = Field(None, max_length=100)
     language: Literal["zh_Hans", "zh_Hant", "en"] | None = None
 
 
@@ -26,5 +28,5 @@ class UserRead(BaseModel):
 
 class UserUpdate(BaseModel):
     is_active: bool | None = None
-    password: str | None = Field(None, min_length=8, max_length=200)
-    grid_ids: list[int] | None = None
+    password: Text | None = Field(None, min_length=8, max_length=200)
+    grid_ids: list[DbId] | None = Field(None, max_length=1000)

@@ -124,3 +124,22 @@ async def test_missing_columns_are_named_as_headers_the_reader_can_write(client:
     subject_id = created.json()["subjects"][0]["id"]
     record = (await client.get(f"/api/v1/subjects/{subject_id}", headers=world.admin_h)).json()
     assert record["language"] == "zh_Hant"
+
+
+async def test_an_oversized_field_is_a_line_error_not_a_server_error(client: httpx.AsyncClient,
+                                                                    world: World) -> None:
+    # Past the csv module's own field limit (128 KiB), which it reports by raising mid-file.
+    text = HEADER + "张三,13800000001,东园社区,居家,武汉返回,,\n" + "李四,13900000002,东园社区,居家," + "长" * 140_000 + ",,\n"
+    response = await _upload(client, world, text)
+    assert response.status_code == 422, response.text
+    problems = response.json()["errors"]
+    assert [(p["line"], p["code"]) for p in problems] == [(3, "unreadable_line")]
+    assert "line" in problems[0]["detail"]
+
+
+async def test_control_characters_in_a_field_are_a_line_error(client: httpx.AsyncClient, world: World) -> None:
+    text = HEADER + "张\x00三,13800000001,东园社区,居家,武汉\x1b返回,,\n"
+    response = await _upload(client, world, text)
+    assert response.status_code == 422, response.text
+    assert {(p["line"], p["field"], p["code"]) for p in response.json()["errors"]} == {
+        (2, "full_name", "control_characters"), (2, "reason", "control_characters")}
