@@ -15,6 +15,7 @@ from server import i18n, pages, validation
 from server.alerts.router import router as alerts_router
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
+from server.body_limit import BodyLimit
 from server.checkins.lifecycle import start_media, stop_media
 from server.checkins.media import media_refusal
 from server.checkins.router import router as checkins_router
@@ -38,6 +39,9 @@ from server.users.router import router as users_router
 from webrtc import MediaError
 
 logger = logging.getLogger(__name__)
+
+# Routes taking files: their bodies may reach HOMEWATCH_MAX_UPLOAD_BYTES instead of HOMEWATCH_MAX_BODY_BYTES.
+UPLOAD_PATHS = ("/api/v1/subjects/import", "/admin/enrol/census")
 
 API_DESCRIPTION = """
 homewatch monitors people under home or centralised medical observation.
@@ -73,10 +77,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     app = FastAPI(title="homewatch", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.ctx = ctx
-    app.add_middleware(TrustedProxies, networks=settings.trusted_proxy_networks)
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
+        """The one rendering of an error: a page for page URLs, ``{"error", "detail"}`` for the API."""
         if pages.wants_page(request):
             return pages.error_response(request, exc)
         locale = i18n.from_accept_language(request.headers.get("accept-language")) or "en"
@@ -85,6 +89,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         if isinstance(exc, validation.InvalidInput):
             body["errors"] = exc.details(locale)
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    app.add_middleware(TrustedProxies, networks=settings.trusted_proxy_networks)
+    # Outermost: an oversized body is refused before anything reads it (see server/body_limit.py).
+    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes,
+                       upload_paths=UPLOAD_PATHS, render=app_error)
 
     @app.exception_handler(MediaError)
     async def media_error(request: Request, exc: MediaError) -> Response:

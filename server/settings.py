@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # A released person's link (and sign-in) stops working this many days after release.
     released_link_days: int = Field(7, ge=0)
+    # Request bodies past these sizes are refused with 413 while they arrive, before any parsing: JSON and
+    # forms everywhere, and the census upload (the file and its form around it).
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     sql_echo: bool = False
     # Each app process runs the status sweep loop; turn it off for tests that drive the clock by hand.
     scheduler_enabled: bool = True

@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from server import i18n, validation
 from server.audit import service as audit
 from server.auth.principal import Admin
+from server.body_limit import describe_size
 from server.errors import AppError, Invalid, NotFound
 from server.fields import DbId, db_id, page_number
 from server.grids.service import create_grid, list_grids
@@ -197,10 +198,11 @@ async def enrol_census(page: AdminPage) -> Response:
     """A census list (CSV) enrolled at once; every person's card, ready to print."""
     form = await page.form()
     upload = form.get("file")
-    data = await upload.read(5 * 1024 * 1024 + 1) if isinstance(upload, StarletteUploadFile) else b""
+    limit = page.ctx.settings.max_upload_bytes
+    data = await upload.read(limit + 1) if isinstance(upload, StarletteUploadFile) else b""
     try:
-        if len(data) > 5 * 1024 * 1024:
-            raise Invalid("The file is larger than 5 MB; please split the list.")
+        if len(data) > limit:
+            raise Invalid("The file is larger than {size}; please split the list.", size=describe_size(limit))
         created = await census.import_census(page.session, actor=page.caller,
                                              data=data, rules=page.ctx.settings.rules, now=page.ctx.now())
     except AppError as error:

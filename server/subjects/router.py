@@ -4,6 +4,7 @@ import uuid
 
 from fastapi import APIRouter, UploadFile, status
 
+from server.body_limit import describe_size
 from server.deps import Ctx, CurrentAdmin, CurrentStaff, SessionDep
 from server.errors import Invalid
 from server.subjects import census, service
@@ -41,9 +42,10 @@ async def import_census(file: UploadFile, admin: CurrentAdmin, ctx: Ctx, session
     """Enrol everyone on a census list (CSV, UTF-8 or GB18030; headers in Chinese or English: 姓名, 手机号,
     网格 (name or id), 原因, optional 观察方式, 开始日期, 观察天数, 地址, 身份证号, 出生日期, 语言). All or nothing:
     with any bad line nothing is enrolled and every problem is listed by line."""
-    data = await file.read(5 * 1024 * 1024 + 1)
-    if len(data) > 5 * 1024 * 1024:
-        raise Invalid("The file is larger than 5 MB; please split the list.")
+    limit = ctx.settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise Invalid("The file is larger than {size}; please split the list.", size=describe_size(limit))
     created = await census.import_census(session, actor=admin, data=data, rules=ctx.settings.rules, now=ctx.now())
     return CensusResult(created=len(created), subjects=[
         CensusEnrolled(line=line, id=s.id, full_name=s.full_name, grid_id=s.grid_id, access_code=code,

@@ -129,7 +129,8 @@ async def test_missing_columns_are_named_as_headers_the_reader_can_write(client:
 async def test_an_oversized_field_is_a_line_error_not_a_server_error(client: httpx.AsyncClient,
                                                                     world: World) -> None:
     # Past the csv module's own field limit (128 KiB), which it reports by raising mid-file.
-    text = HEADER + "张三,13800000001,东园社区,居家,武汉返回,,\n" + "李四,13900000002,东园社区,居家," + "长" * 140_000 + ",,\n"
+    text = HEADER + "张三,13800000001,东园社区,居家,武汉返回,,\n" + \
+        "李四,13900000002,东园社区,居家," + "长" * 140_000 + ",,\n"
     response = await _upload(client, world, text)
     assert response.status_code == 422, response.text
     problems = response.json()["errors"]
