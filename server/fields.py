@@ -14,8 +14,7 @@ import re
 from typing import Annotated
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator
-from pydantic_core import PydanticCustomError
+from pydantic import StringConstraints
 
 from server.errors import Invalid
 
@@ -29,29 +28,17 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The same without tab, line feed and carriage return (browsers send a textarea's line breaks as CRLF).
 _CONTROL_IN_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
-CONTROL_CHARACTERS = "control_characters"
-
 
 def has_control_characters(value: str, *, multiline: bool = False) -> bool:
     return (_CONTROL_IN_LINES if multiline else _CONTROL).search(value) is not None
 
 
-def _one_line(value: str) -> str:
-    if has_control_characters(value):
-        raise PydanticCustomError(CONTROL_CHARACTERS, "has characters that are not allowed here")
-    return value
-
-
-def _lines(value: str) -> str:
-    if has_control_characters(value, multiline=True):
-        raise PydanticCustomError(CONTROL_CHARACTERS, "has characters that are not allowed here")
-    return value
-
-
+# As patterns (not validators) so that a field's own length bounds stay plain string bounds with their own
+# messages; a breach reads "has characters that are not allowed here" (string_pattern_mismatch).
 # Text on one line (names, search terms, codes): no control characters at all.
-Text = Annotated[str, AfterValidator(_one_line)]
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
 # Text that may span lines (notes, SDP): line feeds, carriage returns and tabs are allowed.
-MultilineText = Annotated[str, AfterValidator(_lines)]
+MultilineText = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
 
 # An integer primary key (grids, staff accounts): 1 to 2^31 - 1, so a larger one is a 422, never a 500.
 DbId = Annotated[int, Ge(1), Le(MAX_DB_ID)]

@@ -72,7 +72,6 @@ MESSAGES: dict[str, str] = {
     "unknown_observation_type": _("write 居家 (at home) or 集中 (centralised site)"),
     "unknown_language": _("write 简体中文, 繁體中文 or English"),
     "missing_column": _("the list has no such column"),
-    "control_characters": _("has characters that are not allowed here"),
     "unreadable_line": _("this line cannot be read: a field is far too long, or a quote is never closed"),
 }
 # "at least 1 character(s)" reads badly in English and says less than this does.

@@ -172,10 +172,12 @@ async def enrol(page: AdminPage) -> Response:
     values = {key: str(form.get(key, "")).strip() for key in (
         "full_name", "phone", "grid_id", "observation_type", "reason", "start_date", "duration_days", "address",
         "id_number", "date_of_birth", "language")}
+    grid_id = db_id(values["grid_id"])
     try:
         body = SubjectCreate(
             full_name=values["full_name"], phone=values["phone"],
-            grid_id=db_id(values["grid_id"]) or 0,
+            # A placeholder while the other fields are checked; no grid chosen is refused just below.
+            grid_id=grid_id or 1,
             observation_type=values["observation_type"] or "home",
             reason=values["reason"], start_date=_date(values["start_date"]),
             # Past int()'s digit limit a number is still "too large", not a crash.
@@ -183,6 +185,8 @@ async def enrol(page: AdminPage) -> Response:
             address=values["address"] or None, id_number=values["id_number"] or None,
             date_of_birth=_date(values["date_of_birth"]), language=values["language"] or None,
         )
+        if grid_id is None:
+            raise Invalid("No grid with id {grid_id}.", grid_id=0)
         now = page.ctx.now()
         subject, code = await subjects.enrol(page.session, actor=page.caller, body=body,
                                              rules=page.ctx.settings.rules, now=now)

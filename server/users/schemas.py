@@ -8,7 +8,7 @@ from server.fields import DbId, Text
 
 
 class UserCreate(BaseModel):
-    username: Text = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: Text = Field(min_length=8, max_length=200)
     role: Literal["admin", "clinician"]
     grid_ids: list[DbId] = Field(default_factory=list, max_length=1000)

@@ -44,7 +44,7 @@ async def test_control_characters_in_one_line_text_are_refused(client: httpx.Asy
                                                                text: str) -> None:
     response = await client.post("/api/v1/grids", headers=world.admin_h, json={"name": text})
     assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["code"] == "control_characters"
+    assert response.json()["errors"][0]["code"] == "string_pattern_mismatch"
     assert "not allowed" in response.json()["detail"]
 
 

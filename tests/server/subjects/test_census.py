@@ -143,4 +143,4 @@ async def test_control_characters_in_a_field_are_a_line_error(client: httpx.Asyn
     response = await _upload(client, world, text)
     assert response.status_code == 422, response.text
     assert {(p["line"], p["field"], p["code"]) for p in response.json()["errors"]} == {
-        (2, "full_name", "control_characters"), (2, "reason", "control_characters")}
+        (2, "full_name", "string_pattern_mismatch"), (2, "reason", "string_pattern_mismatch")}
