@@ -124,6 +124,11 @@ class Clock:
         return self.now
 
 
+async def public_dns(host: str) -> list[str]:
+    """Every name is a public push service (tests that check refusals put their own table in place)."""
+    return ["142.250.72.10"]
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -162,6 +167,7 @@ async def app(settings: Settings, db: Database, clock: Clock) -> AsyncIterator[F
     application = create_app(settings, db=db)
     ctx: AppContext = application.state.ctx
     ctx.clock = clock
+    ctx.resolve_host = public_dns
     async with application.router.lifespan_context(application):
         yield application
 

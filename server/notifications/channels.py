@@ -25,6 +25,7 @@ from py_vapid.utils import b64urlencode
 from pywebpush import WebPushException, webpush
 
 from server.notifications.dingtalk import RATE_LIMITED_ERRCODE, RETRYABLE_ERRCODES, dingtalk_sign
+from server.notifications.endpoints import EndpointRefused, check_addresses, endpoint_host, resolve_blocking
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 _PLACEHOLDER = re.compile(r"\{(phone|text|title)\}")
@@ -287,13 +288,16 @@ class WebPushChannel:
         *,
         ttl_seconds: int = 12 * 3600,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        allow_private_hosts: bool = False,
     ) -> None:
+        """``allow_private_hosts`` lifts the public-address check on sending (tests' local receiver)."""
         if not vapid_subject.startswith(("mailto:", "https://")):
             raise ValueError("VAPID subject must be a mailto: or https:// URL")
         self._vapid = Vapid.from_pem(vapid_private_key_pem.encode())
         self.vapid_subject = vapid_subject
         self._ttl = ttl_seconds
         self._timeout = timeout
+        self._allow_private_hosts = allow_private_hosts
 
     async def send(self, message: OutboundMessage) -> None:
         if not message.recipient:
@@ -308,8 +312,19 @@ class WebPushChannel:
         # pywebpush is synchronous (requests); a thread keeps the event loop free meanwhile.
         await asyncio.to_thread(self._send_blocking, subscription, payload, httpx.URL(endpoint).host)
 
+    def _check_host(self, host: str) -> None:
+        """The endpoint was checked when it was saved; its name may resolve elsewhere by now."""
+        if self._allow_private_hosts:
+            return
+        try:
+            endpoint_host(f"https://{host}/")
+            check_addresses(host, resolve_blocking(host))
+        except (EndpointRefused, OSError, UnicodeError) as exc:
+            raise DeliveryError(f"webpush: {host} is not a public push service", retryable=False) from exc
+
     def _send_blocking(self, subscription: dict[str, Any], payload: str, host: str) -> None:
         try:
+            self._check_host(host)
             webpush(
                 subscription,
                 data=payload,
@@ -318,6 +333,9 @@ class WebPushChannel:
                 vapid_claims={"sub": self.vapid_subject},
                 ttl=self._ttl,
                 timeout=self._timeout,
+                # A redirect answers as a failure (webpush() raises for any status past 202): following
+                # one would let a push service's answer send our request anywhere.
+                requests_session=_NoRedirects(),
             )
         except WebPushException as exc:
             response = exc.response
@@ -340,6 +358,12 @@ class WebPushChannel:
             raise DeliveryError(f"webpush: no answer from {host} within {self._timeout:g}s", retryable=True) from exc
         except requests.RequestException as exc:
             raise DeliveryError(f"webpush: cannot reach {host}: {exc!r}", retryable=True) from exc
+
+
+class _NoRedirects(requests.Session):
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["allow_redirects"] = False
+        return super().request(*args, **kwargs)
 
 
 def generate_vapid_keys() -> tuple[str, str]:

@@ -9,6 +9,7 @@ from server.deps import Ctx, CurrentAdmin, CurrentStaff, CurrentSubject, Session
 from server.errors import NotFound
 from server.fields import Limit, Offset, Text
 from server.notifications import service
+from server.notifications.endpoints import check_endpoint
 from server.notifications.schemas import (
     OutboxPage,
     OutboxRead,
@@ -49,10 +50,13 @@ async def push_key(ctx: Ctx) -> PushKeyRead:
     return PushKeyRead(public_key=ctx.settings.vapid_public_key)
 
 
-@router.post("/me/push-subscriptions", status_code=status.HTTP_201_CREATED, response_class=Response)
+@router.post("/me/push-subscriptions", status_code=status.HTTP_201_CREATED, response_class=Response,
+             responses={409: {"description": "Another person's browser holds this endpoint."}})
 async def add_push_subscription(body: PushSubscriptionCreate, me: CurrentSubject, ctx: Ctx,
                                 session: SessionDep) -> Response:
-    """Remember this browser for reminders (Web Push)."""
+    """Remember this browser for reminders (Web Push). The endpoint must be a public push service's
+    https address (422 otherwise); 409 when another person's browser holds it with other keys."""
+    await check_endpoint(body.endpoint, ctx.resolve_host)
     await service.save_push_subscription(
         session, actor=me, subject_id=me.subject_id, endpoint=body.endpoint,
         subscription={"endpoint": body.endpoint, "keys": body.keys.model_dump()}, now=ctx.now())

@@ -55,13 +55,20 @@ async def retry(session: AsyncSession, *, actor: Actor, message_id: uuid.UUID, n
 
 async def save_push_subscription(session: AsyncSession, *, actor: Actor, subject_id: uuid.UUID, endpoint: str,
                                  subscription: dict[str, Any], now: datetime) -> PushSubscription:
-    existing = await session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    existing = await session.scalar(
+        select(PushSubscription).where(PushSubscription.endpoint == endpoint).with_for_update())
+    if existing is not None and existing.subject_id != subject_id \
+            and existing.subscription.get("keys") != subscription.get("keys"):
+        # Another person's browser: taking its endpoint with other keys would leave them without reminders
+        # (the push service would deliver what their browser cannot decrypt). The same browser, handed to
+        # the next person on a shared phone, presents the same keys and moves over.
+        raise Conflict("This browser is already subscribed for someone else's reminders.")
     if existing is None:
         existing = PushSubscription(id=uuid.uuid4(), endpoint=endpoint, created_at=now, subject_id=subject_id,
                                     subscription=subscription)
         session.add(existing)
     else:
-        # A shared phone: the browser's subscription now belongs to whoever subscribed last.
+        # A shared phone (same browser, same keys): the subscription now belongs to whoever subscribed last.
         existing.subject_id = subject_id
         existing.subscription = subscription
         existing.created_at = now

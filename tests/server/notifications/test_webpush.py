@@ -52,7 +52,8 @@ def vapid_keys() -> tuple[str, str]:
 
 @pytest.fixture
 def channel(vapid_keys: tuple[str, str]) -> WebPushChannel:
-    return WebPushChannel(vapid_keys[0], "mailto:ops@example.org", timeout=2)
+    # The receiver listens on 127.0.0.1, which the channel refuses unless told this is a test.
+    return WebPushChannel(vapid_keys[0], "mailto:ops@example.org", timeout=2, allow_private_hosts=True)
 
 
 def reminder(subscription: str | None) -> OutboundMessage:
@@ -152,3 +153,14 @@ def test_generated_vapid_keys_are_a_matching_p256_pair() -> None:
 def test_vapid_subject_must_be_a_contact_url(vapid_keys: tuple[str, str]) -> None:
     with pytest.raises(ValueError, match="mailto"):
         WebPushChannel(vapid_keys[0], "ops@example.org")
+
+
+async def test_a_redirect_from_the_push_service_is_not_followed(receiver: Any, channel: WebPushChannel) -> None:
+    browser = Browser(f"{receiver.base_url}/push/moved")
+    receiver.answer_next("/push/moved", status=307, headers={"Location": f"{receiver.base_url}/internal/admin"})
+
+    with pytest.raises(DeliveryError) as caught:
+        await channel.send(reminder(browser.subscription))
+
+    assert caught.value.status_code == 307 and not caught.value.retryable
+    assert [r.path for r in receiver.requests] == ["/push/moved"]
