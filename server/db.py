@@ -11,6 +11,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy import DateTime, MetaData, Result, event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -140,6 +142,12 @@ def database_unreachable(error: BaseException) -> bool:
             return True
         cause = getattr(cause, "orig", None) or cause.__cause__
     return False
+
+
+async def insert_new(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose primary key is not taken yet (concurrent requests may insert the same)."""
+    insert = postgresql_insert if dialect_of(session) == "postgresql" else sqlite_insert
+    await session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:

@@ -27,8 +27,6 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -36,7 +34,7 @@ from server.audit import service as audit
 from server.auth.callers import Authenticator, link_closed
 from server.auth.principal import Caller, Staff, SubjectPrincipal
 from server.auth.security import Tokens, check_password, hash_access_code
-from server.db import Base, Database
+from server.db import Database, insert_new
 from server.errors import Forbidden, TooManyRequests, Unauthorized
 from server.fields import visible
 from server.models import RevokedToken, SignInThrottle, Subject, User
@@ -225,7 +223,7 @@ async def sign_out(session: AsyncSession, authenticator: Authenticator, token: s
     caller = await authenticator.caller(session, token, now=now)
     if claims is None or caller is None:
         return None
-    await _insert_new(session, RevokedToken, [{"token_id": claims.token_id, "expires_at": claims.expires_at}])
+    await insert_new(session, RevokedToken, [{"token_id": claims.token_id, "expires_at": claims.expires_at}])
     # A revoked token past its expiry is refused anyway: keep the table to the tokens that could still work.
     await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
     if isinstance(caller, Staff):
@@ -246,7 +244,7 @@ async def _take_turn(session: AsyncSession, keys: list[str], *, throttle: Thrott
     failure of each key (forgiven by :func:`_forgive` if it succeeds) and 0 is answered."""
     keys = sorted(set(keys))  # one lock order for every attempt: no deadlocks between them
     # The insert comes first: on SQLite it takes the write lock, so the read below cannot go stale.
-    await _insert_new(session, SignInThrottle, [{"key": key, "failures": 0} for key in keys])
+    await insert_new(session, SignInThrottle, [{"key": key, "failures": 0} for key in keys])
     rows = (await session.scalars(
         select(SignInThrottle).where(SignInThrottle.key.in_(keys)).order_by(SignInThrottle.key).with_for_update()
     )).all()
@@ -267,10 +265,6 @@ async def _take_turn(session: AsyncSession, keys: list[str], *, throttle: Thrott
     return 0.0
 
 
-async def _insert_new(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert the rows whose primary key is not taken yet (concurrent attempts may insert the same)."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(model).values(rows).on_conflict_do_nothing())
 
 
 async def _forgive(session: AsyncSession, *, reset: Sequence[str] = (), undo: Sequence[str] = ()) -> None:

@@ -11,6 +11,7 @@ from server.checkins import service, storage
 from server.checkins.lifecycle import media
 from server.context import AppContext
 from server.errors import AppError, Conflict, Invalid, NotFound
+from server.rate_limit import RateLimit
 from webrtc import (
     AlreadyConnected,
     CapacityExceeded,
@@ -80,7 +81,10 @@ async def begin_checkin(
     # The row is committed before the offer is answered: the callbacks may fire as soon as media flows,
     # possibly before the request that started it has finished.
     async with ctx.db.session() as session:
-        checkin = await service.open_checkin(session, subject_id=subject_id, call_id=call_id, now=ctx.now())
+        checkin = await service.open_checkin(
+            session, subject_id=subject_id, call_id=call_id, now=ctx.now(),
+            rate=RateLimit(ctx.settings.checkin_rate_limit, ctx.settings.checkin_rate_window_seconds),
+            max_seconds=ctx.settings.checkin_max_seconds)
     recorder = CheckinRecorder(ctx, checkin.id)
     try:
         answer_sdp, answer_type = await media(ctx).start_checkin(

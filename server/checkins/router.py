@@ -47,10 +47,13 @@ async def _visible(session: SessionDep, viewer: Staff | SubjectPrincipal, checki
 
 
 @router.post("/checkins", response_model=CheckinAnswer, status_code=status.HTTP_201_CREATED,
-             responses={**OFFER_ERRORS, 409: {"description": "Released, or the call has ended."}})
+             responses={**OFFER_ERRORS, 409: {"description": "Released, the call has ended, or another check-in "
+                                                         "of the person's is in progress (`Retry-After`)."},
+                        429: {"description": "Too many check-ins started lately; `Retry-After` says when to retry."}})
 async def start_checkin(body: CheckinOffer, me: CurrentSubjectHoldingNoConnection, ctx: Ctx) -> CheckinAnswer:
     """A person starts a video check-in (or joins a clinician's call with `call_id`). Send the whole
-    offer once ICE gathering is complete; the answer is complete too."""
+    offer once ICE gathering is complete; the answer is complete too. One check-in per person at a time,
+    and a few per window (`HOMEWATCH_CHECKIN_RATE_LIMIT` per `HOMEWATCH_CHECKIN_RATE_WINDOW_SECONDS`)."""
     checkin_id, sdp, _ = await media.begin_checkin(ctx, subject_id=me.subject_id, sdp=body.sdp, type=body.type,
                                                    call_id=body.call_id)
     return CheckinAnswer(checkin_id=checkin_id, sdp=sdp, type="answer")
@@ -84,8 +87,8 @@ async def get_snapshot(checkin_id: uuid.UUID, index: SmallIndex, viewer: Current
     path = service.snapshot_file(checkin, index, ctx.settings.media_dir)
     if isinstance(viewer, Staff):
         service.audit_view(session, viewer, checkin, "checkin.snapshot_viewed", index=index)
-    # Private pictures of a person: never kept by shared caches.
-    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+    # Private pictures of a person: kept by no cache, shared or the browser's own (a shared phone).
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 @router.post("/checkins/{checkin_id}/watch", response_model=SessionAnswer, responses=OFFER_ERRORS)

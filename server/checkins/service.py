@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from server.checkins import storage
 from server.checkins.schemas import CheckinRead, SnapshotRead
 from server.db import after_commit
 from server.domain_events import emit
-from server.errors import Conflict, NotFound
+from server.errors import Conflict, NotFound, TooManyRequests
 from server.models import ACTIVE, Subject, User
 from server.models.checkins import (
     CALL_ENDED,
@@ -32,6 +33,7 @@ from server.models.checkins import (
     Checkin,
     CheckinSnapshot,
 )
+from server.rate_limit import RateLimit, take
 from server.roster.status import reevaluate, subject_state
 from server.subjects.service import lock_subject, look_at
 from webrtc import CheckinOutcome, CheckinResult
@@ -44,14 +46,39 @@ def not_found() -> NotFound:
     return NotFound("No such check-in.")
 
 
+# A check-in still "connecting" or "live" this long after it was opened is a leftover of a process that
+# died before it could record the end; it no longer keeps its person from starting another.
+IN_PROGRESS_GRACE_SECONDS = 60
+# When a person's check-in is in progress, another may usually be started within this many seconds.
+IN_PROGRESS_RETRY_SECONDS = 30
+
+
 async def open_checkin(
-    session: AsyncSession, *, subject_id: uuid.UUID, call_id: uuid.UUID | None, now: datetime
+    session: AsyncSession, *, subject_id: uuid.UUID, call_id: uuid.UUID | None, now: datetime,
+    rate: RateLimit, max_seconds: float,
 ) -> Checkin:
+    """The row of a new check-in (self-started, or joining the call ``call_id``), or a refusal: 429 past
+    the person's budget of check-ins (``rate``), 409 while another of theirs is in progress. One in
+    progress at a time per person, of any kind, so one person holds at most one media slot; the
+    budget's row lock serialises a person's concurrent attempts, in every app process."""
+    wait = await take(session, f"checkin:{subject_id}", rate=rate, now=now)
+    if wait:
+        raise TooManyRequests("You have started many video check-ins in a short time; please try again in "
+                              "{minutes} minute(s).", minutes=math.ceil(wait / 60),
+                              headers={"Retry-After": str(math.ceil(wait))})
     subject = await session.get(Subject, subject_id)
     if subject is None:
         raise NotFound("No such person.")
     if subject.state != ACTIVE:
         raise Conflict("Observation has ended for this person; no more video check-ins are needed.")
+    recent = now - timedelta(seconds=max_seconds + IN_PROGRESS_GRACE_SECONDS)
+    in_progress = await session.scalar(select(Checkin.id).where(
+        Checkin.subject_id == subject_id, Checkin.status.in_((CONNECTING, LIVE)), Checkin.created_at > recent,
+    ).limit(1))
+    if in_progress is not None:
+        raise Conflict("A video check-in of yours is already in progress. Please finish it (or close its page) "
+                       "and try again in a moment.", extra={"checkin_id": str(in_progress)},
+                       headers={"Retry-After": str(IN_PROGRESS_RETRY_SECONDS)})
     if call_id is not None:
         call = await session.get(Call, call_id)
         if call is None or call.subject_id != subject.id:

@@ -220,6 +220,19 @@ class SignInThrottle(Base):
     __table_args__ = (Index("ix_sign_in_throttle_last_failure_at", "last_failure_at"),)
 
 
+class RateLimitHit(Base):
+    """Requests per key (``checkin:<person>``) in the current fixed window, shared by every app process.
+    One row per key, locked while a request is counted, so concurrent requests cannot all slip through."""
+
+    __tablename__ = "rate_limit_hits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_rate_limit_hits_window_start", "window_start"),)
+
+
 class RevokedToken(Base):
     """Tokens signed out before they expire (by their id): every app process refuses them. A row is
     kept only until the token would have expired anyway."""

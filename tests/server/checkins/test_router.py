@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from server.audit.service import list_entries
 from server.models.checkins import Checkin
+from tests.factories import enrol, subject_headers
 from webrtc.testing import SyntheticVideoTrack, connect_client, receive_frames, received_track
 
 from .conftest import FACE, Offerer, eventually, manager, start_checkin, wait_status
@@ -74,9 +75,12 @@ async def test_client_vanishing_early_leaves_abandoned_record_and_no_live_peer(c
 
 
 async def test_beyond_the_session_limit_offers_get_503_with_retry_after(client, world, app_ctx, peers):
-    for _ in range(3):  # checkin_max_sessions in these tests
-        await start_checkin(client, world.subj_a, peers)
-    offerer = Offerer(client, "/api/v1/checkins", {**world.subj_a, "Accept-Language": "zh-TW"})
+    # One check-in per person at a time: three people fill the lines (checkin_max_sessions in these tests).
+    third = await enrol(app_ctx, world.grid_a, name="张三", phone="13700137001")
+    fourth = await enrol(app_ctx, world.grid_a, name="赵六", phone="13700137002")
+    for headers in (world.subj_a, world.subj_b, subject_headers(app_ctx, third)):
+        await start_checkin(client, headers, peers)
+    offerer = Offerer(client, "/api/v1/checkins", {**subject_headers(app_ctx, fourth), "Accept-Language": "zh-TW"})
     with pytest.raises(RuntimeError):
         await connect_client(offerer, SyntheticVideoTrack())
     assert offerer.response is not None and offerer.response.status_code == 503
