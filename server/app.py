@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
@@ -21,10 +21,13 @@ from server.checkins.media import media_refusal
 from server.checkins.router import router as checkins_router
 from server.context import AppContext
 from server.db import UNREACHABLE_ERRORS, Database, database_unreachable
+from server.deps import refuse_cross_site_cookie_writes
 from server.errors import AppError, Unavailable
 from server.grids.router import router as grids_router
+from server.headers import SecurityHeaders
 from server.live.lifecycle import start_bus, stop_bus
 from server.live.router import router as live_router
+from server.logs import install_redaction
 from server.me.router import router as me_router
 from server.notifications.lifecycle import start_worker, stop_worker
 from server.notifications.router import router as notifications_router
@@ -60,6 +63,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Here rather than at import: the server has configured its loggers by the time the app starts.
+        install_redaction()
         await start_bus(ctx)
         start_media(ctx)
         if settings.scheduler_enabled:
@@ -90,10 +95,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             body["errors"] = exc.details(locale)
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
-    app.add_middleware(TrustedProxies, networks=settings.trusted_proxy_networks)
-    # Outermost: an oversized body is refused before anything reads it (see server/body_limit.py).
+    # Listed innermost first. An oversized body is refused before anything reads it (server/body_limit.py),
+    # with the security headers (server/headers.py), which need the scheme the trusted proxies report.
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes,
                        upload_paths=UPLOAD_PATHS, render=app_error)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedProxies, networks=settings.trusted_proxy_networks)
 
     @app.exception_handler(MediaError)
     async def media_error(request: Request, exc: MediaError) -> Response:
@@ -130,7 +137,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript",
                             headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(refuse_cross_site_cookie_writes)])
     for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
                    roster_router, alerts_router, audit_router, live_router, checkins_router, notifications_router):
         api.include_router(router)

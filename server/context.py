@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 from server.auth.callers import Authenticator
 from server.auth.security import Tokens
 from server.auth.service import SignIns
+from server.csrf import CsrfTokens
 from server.db import Database, utcnow
+from server.notifications.endpoints import Resolver, system_resolver
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ class AppContext:
     tokens: Tokens
     authenticator: Authenticator
     sign_ins: SignIns
+    csrf: CsrfTokens
     # Every rule takes "now" from here, so tests can stand at any instant without sleeping.
     clock: Callable[[], datetime] = utcnow
     # The long-lived services: each is set by its own start function in the lifespan and cleared by its
@@ -38,6 +41,8 @@ class AppContext:
     scheduler: asyncio.Task[None] | None = None
     outbox_worker: asyncio.Task[None] | None = None
     outbox_channels: dict[str, Channel] | None = None
+    # Names to addresses, for checking Web Push endpoints (tests put a table here instead of DNS).
+    resolve_host: Resolver = system_resolver
 
     def now(self) -> datetime:
         return self.clock()
@@ -49,4 +54,4 @@ class AppContext:
                         subject_ttl_s=settings.subject_token_days * 86400)
         authenticator = Authenticator(tokens, released_link_days=settings.released_link_days)
         return cls(settings=settings, db=db, tokens=tokens, authenticator=authenticator,
-                   sign_ins=SignIns(db, settings, tokens))
+                   sign_ins=SignIns(db, settings, tokens), csrf=CsrfTokens(settings.secret_key))

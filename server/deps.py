@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.callers import COOKIES, STAFF_COOKIE, SUBJECT_COOKIE, Kind
 from server.auth.principal import Admin, Caller, Clinician, Staff, SubjectPrincipal
 from server.context import AppContext
-from server.errors import Forbidden, Unauthorized
+from server.csrf import CSRF_HEADER, UNSAFE_METHODS, origin_of, same_origin
+from server.errors import CsrfRefused, Forbidden, Unauthorized
 
 __all__ = ["STAFF_COOKIE", "SUBJECT_COOKIE"]
 
@@ -153,6 +154,28 @@ CurrentSubjectLocked = Annotated[SubjectPrincipal, Depends(require_subject_and_l
 CurrentSubjectHoldingNoConnection = Annotated[SubjectPrincipal, Depends(require_subject_holding_no_connection)]
 CurrentStaffHoldingNoConnection = Annotated[Staff, Depends(require_staff_holding_no_connection)]
 CurrentStaffOrSubject = Annotated[Staff | SubjectPrincipal, Depends(require_staff_or_subject)]
+
+
+# Sign-ins take their credentials from the body and answer a token only the caller can read: a cookie the
+# browser happens to send lends them nothing.
+_CREDENTIALS_IN_BODY = frozenset({"/api/v1/auth/token", "/api/v1/auth/subject-token"})
+
+
+async def refuse_cross_site_cookie_writes(request: Request, ctx: Ctx) -> None:
+    """A write to the API signed in by the pages' cookie (not a bearer token) must come from one of our
+    pages: the ``X-CSRF-Token`` header the pages' scripts send, and our own ``Origin`` (see
+    :mod:`server.csrf`). Runs before the route's own dependencies, for every route under ``/api/v1``."""
+    if request.method not in UNSAFE_METHODS or request.url.path in _CREDENTIALS_IN_BODY:
+        return
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer ") or not any(request.cookies.get(c) for c in COOKIES.values()):
+        return  # a bearer token is sent on purpose; without a sign-in cookie nothing is borrowed
+    own = {origin for origin in (origin_of(ctx.settings.public_url),
+                                 origin_of(f"{request.url.scheme}://{request.headers.get('host', '')}")) if origin}
+    if not same_origin(request.headers, own):
+        raise CsrfRefused("This request did not come from this site's pages. Please reload the page and try again.")
+    if not ctx.csrf.valid(request.headers.get(CSRF_HEADER), request.cookies):
+        raise CsrfRefused("This page has expired or did not come from this site. Please reload it and try again.")
 
 
 def client_address(request: Request) -> str:

@@ -35,6 +35,12 @@ class Forbidden(AppError):
     error = "forbidden"
 
 
+class CsrfRefused(Forbidden):
+    """A write that cannot prove it came from one of our own pages (see :mod:`server.csrf`)."""
+
+    error = "csrf_refused"
+
+
 class Unauthorized(AppError):
     status_code = 401
     error = "unauthorized"

@@ -52,9 +52,19 @@ def client_of(peer: str, forwarded_for: str | None, networks: tuple[Network, ...
     return hops[0] or peer
 
 
+def scheme_of(peer: str, forwarded_proto: str | None, scheme: str, networks: tuple[Network, ...]) -> str:
+    """The scheme the client used: the connection's own, unless a trusted proxy says (in
+    ``X-Forwarded-Proto``, its nearest entry) that the client came over ``https`` or ``http``."""
+    if not forwarded_proto or not _trusted(peer, networks):
+        return scheme
+    nearest = forwarded_proto.split(",")[-1].strip().lower()
+    return nearest if nearest in ("http", "https") else scheme
+
+
 class TrustedProxies:
-    """ASGI middleware: replaces the scope's client with the address :func:`client_of` finds, so the
-    app (and the access log) see the real client."""
+    """ASGI middleware: replaces the scope's client with the address :func:`client_of` finds, and its
+    scheme with the one :func:`scheme_of` finds, so the app (and the access log) see the real client,
+    and HTTPS behind a TLS-terminating proxy is known as such (HSTS, ``__Host-`` cookies)."""
 
     def __init__(self, app: ASGIApp, *, networks: tuple[Network, ...]) -> None:
         self.app = app
@@ -65,6 +75,11 @@ class TrustedProxies:
             peer, port = scope["client"]
             forwarded = [value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"]
             client = client_of(peer, ",".join(forwarded) or None, self.networks)
-            if client != peer:
+            proto = [value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-proto"]
+            scheme = scheme_of(peer, ",".join(proto) or None, scope.get("scheme", "http"), self.networks)
+            if client != peer or scheme != scope.get("scheme"):
+                scope = dict(scope)
                 scope["client"] = (client, port)
+                if scheme != scope.get("scheme"):
+                    scope["scheme"] = scheme if scope["type"] == "http" else {"https": "wss", "http": "ws"}[scheme]
         await self.app(scope, receive, send)

@@ -15,7 +15,6 @@ from urllib.parse import quote
 from babel.dates import format_date, format_skeleton
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
@@ -23,8 +22,9 @@ from starlette.datastructures import FormData
 from server import i18n, labels
 from server.auth.principal import Admin, Caller, Clinician, Staff, SubjectPrincipal
 from server.context import AppContext
+from server.csrf import CSRF_COOKIE, CSRF_FIELD
 from server.deps import STAFF_COOKIE, SUBJECT_COOKIE, Ctx
-from server.errors import AppError, Forbidden
+from server.errors import AppError, CsrfRefused, Forbidden
 from server.i18n import Translator
 from server.models import Subject
 
@@ -33,8 +33,6 @@ TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
 LANG_COOKIE = "hw_lang"
-CSRF_COOKIE = "hw_csrf"
-CSRF_FIELD = "csrf_token"
 
 
 def _static_url(path: str) -> str:
@@ -120,10 +118,6 @@ class Formatter:
         return "—" if value is None else f"{value:.1f} °C"
 
 
-def _csrf_serializer(ctx: AppContext) -> URLSafeSerializer:
-    return URLSafeSerializer(ctx.settings.secret_key, salt="homewatch.csrf")
-
-
 def _cookie_secure(ctx: AppContext) -> bool:
     return ctx.settings.public_url.startswith("https://")
 
@@ -142,10 +136,6 @@ class LoginRequired(Exception):
     def __init__(self, next_path: str | None) -> None:
         super().__init__(next_path)
         self.next_path = next_path
-
-
-class CsrfRefused(Forbidden):
-    pass
 
 
 CallerT = TypeVar("CallerT", bound=Caller | None, covariant=True)
@@ -183,18 +173,14 @@ class Page(Generic[CallerT]):
 
     @property
     def csrf_token(self) -> str:
-        return str(_csrf_serializer(self.ctx).dumps(self.csrf_cookie))
+        """The token for this page's forms and scripts, bound to this browser and its sign-in."""
+        return self.ctx.csrf.issue(self.csrf_cookie, self.request.cookies)
 
     async def form(self) -> FormData:
-        """The posted form, once its CSRF token proves it came from one of our pages in this browser."""
+        """The posted form, once its CSRF token proves it came from one of our pages in this browser,
+        in the session it is signed in with now."""
         form = await self.request.form()
-        token = form.get(CSRF_FIELD)
-        cookie = self.request.cookies.get(CSRF_COOKIE)
-        try:
-            valid = bool(cookie) and isinstance(token, str) and _csrf_serializer(self.ctx).loads(token) == cookie
-        except BadSignature:
-            valid = False
-        if not valid:
+        if not self.ctx.csrf.valid(form.get(CSRF_FIELD), self.request.cookies):
             raise CsrfRefused("This form has expired or did not come from this site. "
                               "Please go back, reload the page and try again.")
         return form

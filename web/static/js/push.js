@@ -5,6 +5,11 @@
 
   const words = slot.dataset;  // offer, done, failed: translated by the page
 
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
   function keyBytes(base64url) {
     const padded = base64url.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((base64url.length + 3) % 4);
     return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
@@ -26,7 +31,9 @@
           userVisibleOnly: true, applicationServerKey: keyBytes(key.public_key),
         });
         const response = await fetch("/api/v1/me/push-subscriptions", {
-          method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+          method: "POST", credentials: "same-origin",
+          // The API refuses cookie-signed writes without the page's token (see server/csrf.py).
+          headers: { "content-type": "application/json", "X-CSRF-Token": csrfToken() },
           body: JSON.stringify(subscription.toJSON()),
         });
         if (!response.ok) throw new Error(String(response.status));

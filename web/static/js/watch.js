@@ -22,10 +22,16 @@
     });
   }
 
+  // The API refuses cookie-signed writes without the page's token (see server/csrf.py).
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
   async function postJson(url, body) {
     var response = await fetch(url, {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken() },
       body: JSON.stringify(body || {})
     });
     var data = await response.json().catch(function () { return {}; });
