@@ -17,6 +17,7 @@ from server.alerts.service import acknowledge, open_alert
 from server.auth.principal import SYSTEM_STAFF, Admin, Staff
 from server.auth.security import hash_access_code
 from server.db import Database, utcnow
+from server.errors import AppError
 from server.grids.service import get_or_create_grids
 from server.models import Alert, Subject, User
 from server.readings.schemas import ReadingCreate
@@ -68,6 +69,9 @@ SCENARIOS = [
 
 
 async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> list[tuple[str, str]]:
+    if settings.environment == "production":
+        # Staff with published passwords and made-up people must never sit beside real ones.
+        raise AppError("The demo data is never put into a production database (HOMEWATCH_ENVIRONMENT=production).")
     db = Database.from_url(settings.database_url)
     rules = settings.rules
     rng = random.Random(20200128)

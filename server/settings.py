@@ -13,6 +13,7 @@ from monitoring import Rules, parse_windows
 from server.proxies import Network, parse_networks
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     checkin_max_snapshots: int = Field(10, ge=0)
     checkin_min_seconds: float = Field(10, ge=0)
     checkin_record: bool = False
+    # A person may start this many video check-ins per window (every app process counts together);
+    # each takes one of the process's media slots while it lasts.
+    checkin_rate_limit: int = Field(6, ge=1)
+    checkin_rate_window_seconds: int = Field(600, ge=1)
     # Snapshots are evidence for the observation period only; they are deleted this long after release.
     snapshot_retention_days: int = Field(30, ge=0)
     release_requires_checkin: bool = False
@@ -84,6 +89,11 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
             raise ValueError("HOMEWATCH_SECRET_KEY must be set to a long random value in production")
+        if self.environment == "production" and len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            # It signs every sign-in and CSRF token: a short one can be guessed offline from any token.
+            raise ValueError(
+                f"HOMEWATCH_SECRET_KEY is {len(self.secret_key.encode())} bytes; production needs at least "
+                f"{MIN_SECRET_BYTES}. Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
         # Fail at start-up, not on the first reading, when the windows or thresholds are malformed.
         self.rules  # noqa: B018
         self.trusted_proxy_networks  # noqa: B018

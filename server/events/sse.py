@@ -26,6 +26,7 @@ async def event_stream(
     heartbeat_seconds: float = 15,
     max_queue: int = 1000,
     still_allowed: Callable[[], Awaitable[bool]] | None = None,
+    seal: Callable[[str | None], str] | None = None,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Messages for ``EventSourceResponse``: ``{"id", "event", "data"}`` per allowed event.
 
@@ -33,6 +34,9 @@ async def event_stream(
     connection. It also carries the id of the newest event the client was not allowed to see, so
     the browser's ``Last-Event-ID`` keeps up with the stream: a staff member whose grids are quiet
     then resumes from a retained position instead of being told to reload after every reconnect.
+    With ``seal`` (the route always passes one, see :mod:`server.events.sealing`) every heartbeat
+    carries the position sealed afresh, so a client learns neither other grids' event ids (their
+    times) nor, from a changed id, that something happened there.
 
     When the client cannot be given every event it is sent a ``reload`` event and the stream ends.
     When the bus is unreachable the stream just ends; the browser reconnects with its
@@ -66,7 +70,10 @@ async def event_stream(
                     continue
                 if not done:
                     heartbeat: dict[str, Any] = {"comment": "heartbeat"}
-                    if seen_id != sent_id:
+                    if seal is not None:
+                        heartbeat["id"] = seal(seen_id)
+                        sent_id = seen_id
+                    elif seen_id != sent_id:
                         heartbeat["id"] = sent_id = seen_id
                     yield heartbeat
                     deadline = loop.time() + heartbeat_seconds

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from server.deps import Ctx, CurrentStaffHoldingNoConnection, StaffToken
 from server.events.bus import Event
+from server.events.sealing import PositionSealer
 from server.events.sse import encode_stream, event_stream
 from server.live.lifecycle import event_bus
 
@@ -39,8 +40,11 @@ async def staff_events(
         async with ctx.db.session() as session:
             return await ctx.authenticator.caller(session, token, now=ctx.now()) == staff
 
-    stream = event_stream(event_bus(ctx), last_event_id=last_event_id or request.query_params.get("last_event_id"),
-                          allow=allow, heartbeat_seconds=max(1.0, min(heartbeat, 60.0)), still_allowed=still_allowed)
+    sealer = PositionSealer(ctx.settings.secret_key)
+    resume_at = sealer.unseal(last_event_id or request.query_params.get("last_event_id"))
+    stream = event_stream(event_bus(ctx), last_event_id=resume_at, allow=allow,
+                          heartbeat_seconds=max(1.0, min(heartbeat, 60.0)), still_allowed=still_allowed,
+                          seal=sealer.seal)
     # A plain streaming response: sse-starlette's per-message machinery cost a third of the latency at
     # a thousand streams. Streams end at shutdown through uvicorn's graceful-shutdown timeout.
     return StreamingResponse(encode_stream(stream), media_type="text/event-stream",

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from server.events import Event, InProcessEventBus, event_stream
+from server.events.sealing import PositionSealer
 from server.events.sse import encode_message
 
 
@@ -77,20 +78,39 @@ async def test_idle_stream_sends_heartbeat_comments() -> None:
     await stream.aclose()
 
 
-async def test_heartbeat_carries_the_id_of_filtered_events_so_reconnects_resume_from_there() -> None:
+async def test_heartbeat_carries_the_position_past_filtered_events_sealed() -> None:
+    """Reconnects resume past events the client was not shown, and the heartbeat tells it nothing about them:
+    not their ids (which are their times), nor, by changing or not, whether any happened."""
+    sealer = PositionSealer("test-secret-key-that-is-long-enough")
     bus = InProcessEventBus()
-    stream = event_stream(bus, last_event_id=None, allow=in_grids(1), heartbeat_seconds=0.05)
+    stream = event_stream(bus, last_event_id=None, allow=in_grids(1), heartbeat_seconds=0.05, seal=sealer.seal)
     pending = await subscribed(bus, stream)
 
     hidden = await bus.publish("reading.created", reading("other-grid", 2))
     heartbeat = await pending
     quiet = await next_message(stream)
 
-    assert heartbeat == {"comment": "heartbeat", "id": hidden.id}
-    assert quiet == {"comment": "heartbeat"}
+    assert heartbeat["comment"] == quiet["comment"] == "heartbeat"
+    assert hidden.id not in heartbeat["id"] and hidden.id.split("-")[0] not in heartbeat["id"]
+    assert heartbeat["id"] != quiet["id"]  # sealed afresh each time
+    assert sealer.unseal(heartbeat["id"]) == sealer.unseal(quiet["id"]) == hidden.id
     encoded = encode_message(heartbeat).decode()
-    assert encoded.startswith(": heartbeat") and f"id: {hidden.id}" in encoded and "data:" not in encoded
+    assert encoded.startswith(": heartbeat") and f"id: {heartbeat['id']}" in encoded and "data:" not in encoded
     await stream.aclose()
+
+
+async def test_a_sealed_position_resumes_and_a_forged_one_is_ignored() -> None:
+    sealer = PositionSealer("test-secret-key-that-is-long-enough")
+    bus = InProcessEventBus()
+    hidden = await bus.publish("reading.created", reading("other-grid", 2))
+    missed = await bus.publish("alert.opened", reading("s1", 1))
+    stream = event_stream(bus, last_event_id=sealer.unseal(sealer.seal(hidden.id)), allow=in_grids(1),
+                          heartbeat_seconds=60, seal=sealer.seal)
+    assert (await next_message(stream))["id"] == missed.id
+    await stream.aclose()
+    assert PositionSealer("another-secret-key-that-is-long").unseal(sealer.seal(hidden.id)) is None
+    assert sealer.unseal("s.forged") is None
+    assert sealer.unseal(missed.id) == missed.id  # a plain id the client was sent
 
 
 async def test_reconnect_with_last_event_id_replays_missed_allowed_events() -> None:
