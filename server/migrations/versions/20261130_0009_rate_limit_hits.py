@@ -1,7 +1,7 @@
 """rate limit counters shared by every app process
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30 06:30:00
 
 rate_limit_hits counts requests per key (a person starting video check-ins) in a fixed window.
@@ -13,8 +13,8 @@ from alembic import op
 
 import server.db
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
