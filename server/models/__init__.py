@@ -247,7 +247,7 @@ class RevokedToken(Base):
 
 class RosterCount(Base):
     """Active subjects per grid, severity and last two filled windows, kept exact by database triggers
-    (migration 0009), so the roster's counts by status cost a read of these rows instead of a scan of
+    (migration 0008), so the roster's counts by status cost a read of these rows instead of a scan of
     every subject: the status of everyone in a row follows from its key and the clock
     (``monitoring.roster_status``). In the abnormal group the windows do not matter and are keyed as
     ``NO_WINDOW``, like a window never filled."""

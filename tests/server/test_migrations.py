@@ -57,10 +57,10 @@ async def _alembic(url: str, verb: str, revision: str) -> None:
 
 
 async def test_derived_status_migration_carries_people_and_counts_both_ways(db_url: str) -> None:
-    # 0009 drops the stored status and keys the counters by severity and filled windows: people stored
-    # under 0008 keep their summary, and the counters come out equal to a count of the table, on the way
+    # 0008 drops the stored status and keys the counters by severity and filled windows: people stored
+    # under 0007 keep their summary, and the counters come out equal to a count of the table, on the way
     # up and back down.
-    await _alembic(db_url, "downgrade", "0008")
+    await _alembic(db_url, "downgrade", "0007")
     database = Database.from_url(db_url)
     morning = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)
     evening = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -97,7 +97,7 @@ async def test_derived_status_migration_carries_people_and_counts_both_ways(db_u
         assert [tuple(row) for row in kept] == [(1, 1, 1), (1, 3, 1), (1, 3, 1), (2, 0, 1), (2, 3, 1), (2, 3, 1)]
         assert "status_rank" not in columns and {"severity", "filled_window_1", "filled_window_2"} <= columns
 
-        await _alembic(db_url, "downgrade", "0008")
+        await _alembic(db_url, "downgrade", "0007")
         async with database.engine.connect() as connection:
             old = (await connection.execute(text(
                 "SELECT grid_id, status_rank, n FROM roster_counts WHERE n <> 0 ORDER BY 1, 2"))).all()

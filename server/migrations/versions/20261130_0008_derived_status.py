@@ -1,7 +1,7 @@
 """statuses derived at read time: no stored status, counters keyed by severity and filled windows
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30 06:30:00
 
 ``subjects.status_rank`` goes: missed and due change whenever a window opens or closes, so storing them
@@ -29,8 +29,8 @@ from alembic import op
 
 import server.db
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
