@@ -68,8 +68,11 @@ async def test_over_https_only_host_prefixed_cookies_sign_in(app: FastAPI, world
     token = world.ctx.tokens.issue("staff", str(world.admin.id), world.admin.token_version)
     async with _client(app, "https://homewatch.test") as http:
         # A bare cookie could have been planted by a sibling subdomain or over plain HTTP.
-        planted = await http.get("/roster", cookies={"hw_staff": token}, follow_redirects=False)
+        http.cookies.set("hw_staff", token)
+        planted = await http.get("/roster", follow_redirects=False)
         assert planted.status_code == 303
-        prefixed = await http.get("/roster", cookies={"__Host-hw_staff": token})
+        http.cookies.clear()
+        http.cookies.set("__Host-hw_staff", token)
+        prefixed = await http.get("/roster")
         assert prefixed.status_code == 200
         assert prefixed.headers["strict-transport-security"]
