@@ -66,7 +66,8 @@ MESSAGES: dict[str, str] = {
     "json_type": _("is not valid JSON"),
     "extra_forbidden": _("is not expected here"),
     # Our own rules (PydanticCustomError types raised by the schemas and the census import).
-    "phone": _("a phone number has 5 to 20 digits (an optional leading +)"),
+    "phone": _("write a mobile (11 digits, e.g. 138 1234 5678), a landline with its area code (010 1234 5678), "
+               "or a number abroad starting with +"),
     "id_number": _("an ID number has only letters and digits"),
     "unknown_grid": _("there is no grid named “{name}”"),
     "unknown_observation_type": _("write 居家 (at home) or 集中 (centralised site)"),

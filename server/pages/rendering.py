@@ -27,6 +27,7 @@ from server.deps import STAFF_COOKIE, SUBJECT_COOKIE, Ctx
 from server.errors import AppError, CsrfRefused, Forbidden
 from server.i18n import Translator
 from server.models import Subject
+from server.subjects import phones
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -116,6 +117,10 @@ class Formatter:
     @staticmethod
     def temperature(value: float | None) -> str:
         return "—" if value is None else f"{value:.1f} °C"
+
+    @staticmethod
+    def phone(value: str) -> str:
+        return phones.display(value)
 
 
 def _cookie_secure(ctx: AppContext) -> bool:

@@ -8,13 +8,18 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from server.fields import DbId, MultilineText, Text
+from server.subjects import phones
+
+# The English template of the "phone" error; server/validation.py holds its translations.
+PHONE_RULE = ("write a mobile (11 digits, e.g. 138 1234 5678), a landline with its area code (010 1234 5678), "
+              "or a number abroad starting with +")
 
 Language = Literal["zh_Hans", "zh_Hant", "en"]
 
 
 class SubjectCreate(BaseModel):
     full_name: Text = Field(min_length=1, max_length=100)
-    phone: Text = Field(min_length=5, max_length=32)
+    phone: Text = Field(min_length=1, max_length=32)
     grid_id: DbId
     observation_type: Literal["home", "centralized"]
     reason: Text = Field(min_length=1, max_length=500)
@@ -37,11 +42,10 @@ class SubjectCreate(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
-        cleaned = "".join(ch for ch in value if ch not in " -()")
-        digits = cleaned[1:] if cleaned.startswith("+") else cleaned
-        if not digits.isdigit() or not 5 <= len(digits) <= 20:
-            raise PydanticCustomError("phone", "a phone number has 5 to 20 digits (an optional leading +)")
-        return cleaned
+        try:
+            return phones.normalise(value)
+        except phones.NotAPhoneNumber:
+            raise PydanticCustomError("phone", PHONE_RULE) from None
 
     @field_validator("id_number")
     @classmethod

@@ -11,6 +11,10 @@ import pytest
 from server import validation
 from tests.factories import World
 
+PHONE_RULE = "请填写手机号（11 位，如 138 1234 5678）、带区号的座机（010 1234 5678），境外号码请以 + 开头"
+PHONE_RULE_HANT = "請填寫手機號（11 位，如 138 1234 5678）、帶區號的座機（010 1234 5678），境外號碼請以 + 開頭"
+
+
 
 def _subject(**changes: object) -> dict[str, object]:
     return {"full_name": "张三", "phone": "13800000001", "grid_id": 1, "observation_type": "home",
@@ -25,7 +29,7 @@ async def test_api_validation_errors_follow_accept_language(client: httpx.AsyncC
     assert chinese.json()["errors"] == [
         {"field": "full_name", "code": "string_too_short", "params": {"min_length": 1}, "detail": "姓名：不能为空"},
         {"field": "phone", "code": "phone", "params": {},
-         "detail": "手机号：电话号码应为 5 到 20 位数字（开头可带 +）"},
+         "detail": f"手机号：{PHONE_RULE}"},
         {"field": "observation_type", "code": "literal_error", "params": {"expected": "'home' or 'centralized'"},
          "detail": "观察方式：应为以下之一：'home'或'centralized'"},
         {"field": "duration_days", "code": "less_than_equal", "params": {"le": 60}, "detail": "观察天数：不能大于 60"},
@@ -33,10 +37,11 @@ async def test_api_validation_errors_follow_accept_language(client: httpx.AsyncC
     assert chinese.json()["detail"] == "；".join(e["detail"] for e in chinese.json()["errors"])
     traditional = await client.post("/api/v1/subjects", json=body,
                                     headers={**world.admin_h, "Accept-Language": "zh-HK"})
-    assert traditional.json()["errors"][1]["detail"] == "手機號：電話號碼應為 5 到 20 位數字（開頭可帶 +）"
+    assert traditional.json()["errors"][1]["detail"] == f"手機號：{PHONE_RULE_HANT}"
     english = await client.post("/api/v1/subjects", json=body, headers=world.admin_h)
     assert english.json()["detail"] == (
-        "full_name: must not be empty; phone: a phone number has 5 to 20 digits (an optional leading +); "
+        "full_name: must not be empty; phone: write a mobile (11 digits, e.g. 138 1234 5678), a landline with its area "
+        "code (010 1234 5678), or a number abroad starting with +; "
         "observation_type: must be one of: 'home' or 'centralized'; duration_days: must be at most 60")
 
 

@@ -9,6 +9,9 @@ from server.context import AppContext
 from tests.factories import World
 from tests.server.pages.conftest import csrf_token, post_form, sign_in_staff, text
 
+PHONE_RULE = "请填写手机号（11 位，如 138 1234 5678）、带区号的座机（010 1234 5678），境外号码请以 + 开头"
+
+
 # Two Latin words with a space between: an English sentence (or pydantic's) on a Chinese page. Codes such as
 # 'home', CSV, UTF-8 or 2026-03-09 stand alone and pass.
 LATIN_SENTENCE = re.compile(r"[A-Za-z]{2,}[,;:.!?'’)]?\s+[(]?[A-Za-z]{2,}")
@@ -44,7 +47,7 @@ async def test_enrolment_form_explains_what_is_missing(client: httpx.AsyncClient
     response = await post_form(client, "/admin/enrol", "/admin/enrol",
                                {"full_name": "周新", "phone": "12", "grid_id": "", "reason": ""})
     assert response.status_code == 422
-    assert alerts(response) == ["请修改表单中的以下内容： 手机号：至少 5 个字符 观察原因：不能为空"]
+    assert alerts(response) == [f"请修改表单中的以下内容： 手机号：{PHONE_RULE} 观察原因：不能为空"]
     assert 'value="周新"' in response.text
 
 
@@ -157,8 +160,10 @@ async def test_every_refusal_of_the_enrolment_form_is_in_chinese(client: httpx.A
     cases = [
         ({"full_name": ""}, "姓名：不能为空"),
         ({"full_name": "周" * 101}, "姓名：最多 100 个字符"),
-        ({"phone": "12"}, "手机号：至少 5 个字符"),
-        ({"phone": "12ab34"}, "手机号：电话号码应为 5 到 20 位数字（开头可带 +）"),
+        ({"phone": "12"}, f"手机号：{PHONE_RULE}"),
+        ({"phone": "12345"}, f"手机号：{PHONE_RULE}"),
+        ({"phone": "1391111"}, f"手机号：{PHONE_RULE}"),
+        ({"phone": "12ab34"}, f"手机号：{PHONE_RULE}"),
         ({"phone": "1" * 33}, "手机号：最多 32 个字符"),
         ({"grid_id": ""}, "没有编号为 0 的网格。"),
         ({"grid_id": "99999"}, "没有编号为 99999 的网格。"),
@@ -212,7 +217,7 @@ async def test_every_refusal_of_a_census_list_is_in_chinese(client: httpx.AsyncC
         assert latin_sentences(notices) == [], notices
     assert notices == [" ".join([
         "名单未导入：有 6 行需要修改。未登记任何人。",
-        "第 2 行：姓名：不能为空", "第 3 行：手机号：电话号码应为 5 到 20 位数字（开头可带 +）",
+        "第 2 行：姓名：不能为空", f"第 3 行：手机号：{PHONE_RULE}",
         "第 4 行：网格：没有名为“不存在的网格”的网格", "第 5 行：观察方式：请填写“居家”或“集中”",
         "第 5 行：观察开始日期：应为日期，例如 2026-03-09", "第 5 行：观察天数：不能小于 1",
         "第 6 行：语言：请填写“简体中文”“繁體中文”或“English”", "第 6 行：观察原因：不能为空",

@@ -70,7 +70,8 @@ async def test_reminders_go_once_per_window_to_people_who_have_not_reported(
     # 王小明 reported; the others are reminded, by push where they subscribed, else by SMS.
     assert set(by_subject) == {world.subject_b.id, extra.id, english.id}
     assert (by_subject[extra.id].channel, by_subject[extra.id].recipient) == ("webpush", None)
-    assert (by_subject[world.subject_b.id].channel, by_subject[world.subject_b.id].recipient) == ("sms", "13900139000")
+    sms = by_subject[world.subject_b.id]
+    assert (sms.channel, sms.recipient) == ("sms", "+8613900139000")
     assert "11:00" in by_subject[world.subject_b.id].text and "12320" in by_subject[world.subject_b.id].text
     assert by_subject[english.id].title == "Temperature reminder"
     assert by_subject[world.subject_b.id].title == "体温上报提醒"

@@ -4,6 +4,9 @@ import httpx
 
 from tests.factories import World
 
+PHONE_RULE = "请填写手机号（11 位，如 138 1234 5678）、带区号的座机（010 1234 5678），境外号码请以 + 开头"
+
+
 HEADER = "姓名,手机号,网格,观察方式,原因,开始日期,身份证号\n"
 
 
@@ -30,7 +33,7 @@ async def test_census_list_enrols_everyone_with_links(client: httpx.AsyncClient,
     token = await client.post("/api/v1/auth/subject-token", json={"access_code": first["access_code"]})
     assert token.status_code == 200
     record = (await client.get(f"/api/v1/subjects/{second['id']}", headers=world.admin_h)).json()
-    assert record["observation_type"] == "centralized" and record["phone"] == "13900000002"
+    assert record["observation_type"] == "centralized" and record["phone"] == "+8613900000002"
     assert record["id_number_masked"] == "510***********1234"
     assert (await client.get(f"/api/v1/subjects/{first['id']}", headers=world.admin_h)).json()["start_date"] == \
         "2026-03-09"
@@ -90,7 +93,7 @@ async def test_every_line_problem_is_named_in_the_callers_language(client: httpx
     assert body["detail"] == "名单未导入：有 5 行需要修改。未登记任何人。"
     assert [(e["line"], e["detail"]) for e in body["errors"]] == [
         (2, "姓名：不能为空"),
-        (3, "手机号：电话号码应为 5 到 20 位数字（开头可带 +）"),
+        (3, f"手机号：{PHONE_RULE}"),
         (4, "网格：没有名为“不存在的网格”的网格"),
         (5, "观察方式：请填写“居家”或“集中”"),
         (5, "观察开始日期：应为日期，例如 2026-03-09"),

@@ -18,7 +18,7 @@ async def test_admin_enrols_subject_with_link_and_defaults(client: httpx.AsyncCl
     assert body["start_date"] == "2026-03-10" and body["planned_end_date"] == "2026-03-24"
     assert body["access_url"] == f"http://homewatch.test/s/{body['access_code']}"
     assert len(body["access_code"]) >= 22  # 128 bits, URL-safe base64
-    assert body["phone"] == "13800138111"
+    assert body["phone"] == "+8613800138111"
     assert body["id_number_masked"] == "510***********1234"
     assert "id_number" not in body
     # The code works once handed out, and is not retrievable again.
