@@ -29,9 +29,10 @@ def temperature_chart(points: Sequence[Point], *, rules: Rules, start: datetime,
                       description: str, fever_label: str, day_label: Callable[[date], str]) -> Markup:
     """Temperatures over time with the fever line; fever readings are drawn as larger squares, not
     only in another colour."""
-    # A narrow canvas keeps the labels legible when a phone scales the chart down to ~300 px.
-    width, height = 480, 250
-    left, right, top, bottom = 40, 10, 12, 30
+    # A narrow canvas keeps the labels legible: a 360 px phone draws it ~290 px wide, so 16-unit text
+    # stays above 14 px on screen (it was ~10 px on a 480-unit canvas).
+    width, height = 320, 210
+    left, right, top, bottom = 36, 8, 12, 28
     lo = min([35.5, *(p.temperature_c - 0.3 for p in points)])
     hi = max([39.5, *(p.temperature_c + 0.3 for p in points)])
     lo, hi = float(int(lo)), float(int(hi) + 1) if hi != int(hi) else hi
@@ -56,11 +57,11 @@ def temperature_chart(points: Sequence[Point], *, rules: Rules, start: datetime,
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_f(gy)}" y2="{_f(gy)}"/>')
         parts.append(f'<text class="axis" x="{left - 6}" y="{_f(gy + 4)}" text-anchor="end">{degree}°</text>')
         degree += 1
-    # Day ticks at local midnights; at most ~5 labels so they never overlap on a phone.
+    # Day ticks at local midnights; at most ~4 labels so they never overlap on a phone.
     tz = rules.tz
     first_day = start.astimezone(tz).date()
     days = (end.astimezone(tz).date() - first_day).days + 1
-    step = max(1, -(-days // 5))
+    step = max(1, -(-days // 4))
     for offset in range(0, days + 1, step):
         day = first_day + timedelta(days=offset)
         at = datetime.combine(day, datetime.min.time(), tzinfo=tz)
@@ -97,8 +98,9 @@ class DayCount:
 def daily_chart(days: Sequence[DayCount], *, title: str, description: str, readings_label: str,
                 abnormal_label: str, day_label: Callable[[date], str]) -> Markup:
     """Readings per day with the abnormal ones beside them; both bars carry their number as text."""
-    width, height = 560, 240
-    left, right, top, bottom = 36, 8, 30, 34
+    # Narrow for the same reason as the temperature chart: labels stay legible on a phone.
+    width, height = 360, 220
+    left, right, top, bottom = 30, 6, 30, 30
     peak = max([1, *(d.readings for d in days)])
     slot = (width - left - right) / max(1, len(days))
     bar = slot * 0.36
@@ -112,8 +114,8 @@ def daily_chart(days: Sequence[DayCount], *, title: str, description: str, readi
         f'<title id="dc-title">{escape(title)}</title><desc id="dc-desc">{escape(description)}</desc>',
         f'<rect class="legend readings" x="{left}" y="6" width="12" height="12"/>'
         f'<text class="axis" x="{left + 18}" y="16">{escape(readings_label)}</text>',
-        f'<rect class="legend abnormal" x="{left + 200}" y="6" width="12" height="12"/>'
-        f'<text class="axis" x="{left + 218}" y="16">{escape(abnormal_label)}</text>',
+        f'<rect class="legend abnormal" x="{left + 160}" y="6" width="12" height="12"/>'
+        f'<text class="axis" x="{left + 178}" y="16">{escape(abnormal_label)}</text>',
         f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_f(y(0))}" y2="{_f(y(0))}"/>',
         f'<text class="axis" x="{left - 6}" y="{_f(y(peak) + 4)}" text-anchor="end">{peak}</text>',
     ]

@@ -5,6 +5,7 @@ import re
 import uuid
 
 import httpx
+import pytest
 
 from server.context import AppContext
 from server.models import Subject
@@ -85,8 +86,9 @@ async def test_api_error_parameters_fill_the_translation(client: httpx.AsyncClie
     assert response.json()["detail"] == "已有名为“东园社区”的网格。"
 
 
-async def test_live_updates_and_push_offer_speak_the_pages_language(client: httpx.AsyncClient,
-                                                                    app_ctx: AppContext, world: World) -> None:
+async def test_live_updates_and_push_offer_speak_the_pages_language(client: httpx.AsyncClient, app_ctx: AppContext,
+                                                                    world: World,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The scripts hold no words: the page hands them over, translated, so zh-Hant pages stay Traditional."""
     sign_in_staff(client, app_ctx, world.clinician_a)
 
@@ -102,6 +104,11 @@ async def test_live_updates_and_push_offer_speak_the_pages_language(client: http
                                   "fresh": "New activity — refresh"}
     client.cookies.clear()
     sign_in_subject(client, app_ctx, world.subject_a)
+    unset = await client.get("/me", headers={"Accept-Language": "zh-HK"})
+    assert "data-push-offer" not in unset.text  # no offer, and no key fetch bound to fail, without Web Push
+    monkeypatch.setattr(app_ctx.settings, "vapid_private_key", "private")
+    monkeypatch.setattr(app_ctx.settings, "vapid_public_key", "public")
+    monkeypatch.setattr(app_ctx.settings, "vapid_subject", "mailto:ops@example.org")
     me = await client.get("/me", headers={"Accept-Language": "zh-HK"})
     assert 'data-offer="在這部手機上提醒我"' in me.text
     assert 'data-failed="這部手機無法接收提醒，我們會傳簡訊給您。"' in me.text
