@@ -15,11 +15,13 @@ from monitoring.flags import (
     Flag,
     Status,
     SweepParameters,
+    VideoToday,
     evaluate,
     missed_twice,
     roster_status,
     severity,
     sweep_parameters,
+    video_today,
 )
 from monitoring.release import Eligibility, Reason, period_over, release_eligibility
 from monitoring.rules import Rules, WindowSpec, parse_windows
@@ -54,6 +56,7 @@ __all__ = [
     "Reason",
     "Rules",
     "Status",
+    "VideoToday",
     "SubjectState",
     "SweepParameters",
     "TemperatureClass",
@@ -83,6 +86,7 @@ __all__ = [
     "release_eligibility",
     "severity",
     "sweep_parameters",
+    "video_today",
     "todays_windows",
     "window_for",
     "window_missing",

@@ -30,12 +30,14 @@ __all__ = [
     "Flag",
     "Status",
     "SubjectState",
+    "VideoToday",
     "SweepParameters",
     "apply_reading",
     "evaluate",
     "missed_twice",
     "record_filled_window",
     "sweep_parameters",
+    "video_today",
 ]
 
 
@@ -204,11 +206,25 @@ def evaluate(
     )
 
 
+class VideoToday(StrEnum):
+    """Today's video check-in as the person and the roster are told it."""
+
+    done = "done"
+    unclear = "unclear"  # completed, but no snapshot showed a face: worth doing again
+    none = "none"
+
+
+def video_today(state: SubjectState, now: datetime, rules: Rules) -> VideoToday:
+    """Whether a check-in completed on today's local date, and whether a face was seen in it."""
+    completed = state.last_checkin_completed_at
+    if completed is None or local_date(completed, rules) != local_date(now, rules):
+        return VideoToday.none
+    return VideoToday.unclear if state.last_checkin_face_seen is False else VideoToday.done
+
+
 def _video_flags(state: SubjectState, now: datetime, rules: Rules) -> set[Flag]:
     today = local_date(now, rules)
-    checked_in_today = (
-        state.last_checkin_completed_at is not None and local_date(state.last_checkin_completed_at, rules) == today
-    )
+    checked_in_today = video_today(state, now, rules) is not VideoToday.none
     flags: set[Flag] = set()
     todays_windows = windows_on(today, rules)
     if today >= state.start_date and todays_windows and todays_windows[-1].end <= now and not checked_in_today:

@@ -197,6 +197,14 @@ async def list_for_subject(session: AsyncSession, *, subject_id: uuid.UUID, limi
     )
 
 
+async def latest_since(session: AsyncSession, *, subject_id: uuid.UUID, since: datetime) -> Checkin | None:
+    """The person's newest check-in begun at or after ``since`` (one index range, no snapshots)."""
+    return await session.scalar(
+        select(Checkin).where(Checkin.subject_id == subject_id, Checkin.created_at >= since)
+        .order_by(Checkin.created_at.desc()).limit(1)
+    )
+
+
 async def checkins_for_staff(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID,
                              limit: int = 50) -> list[Checkin]:
     """A person's check-ins, newest first, for staff in scope; the look is audited."""

@@ -51,6 +51,7 @@ async def checkin_page(page: SubjectPage) -> Response:
         "no_camera": _("Please allow the camera to do a video check-in."),
         "in_call": _("In a call with your clinic"),
         "call_ended": _("The call has ended."),
+        "stopped": _("Check-in stopped. Start again when you are ready."),
     }
     config = {
         "iceServers": _ice(page),
@@ -60,7 +61,8 @@ async def checkin_page(page: SubjectPage) -> Response:
         "locale": page.locale.replace("_", "-"),
         "timeZone": page.ctx.settings.timezone,
     }
-    return page.render("checkin.html", config=_json(config), active=subject.state == ACTIVE)
+    return page.render("checkin.html", config=_json(config), active=subject.state == ACTIVE,
+                       script_seconds=sum(SCRIPT_SECONDS))
 
 
 def _staff_subject_id(raw: str) -> uuid.UUID:

@@ -11,14 +11,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from monitoring import SYMPTOM_CODES, observation_day, todays_windows
+from monitoring import SYMPTOM_CODES, VideoToday, day_start, local_date, observation_day, todays_windows, video_today
 from server import i18n, labels
 from server.alerts.service import CALLBACK, open_alert_of_kind, request_callback
 from server.auth.principal import SubjectPrincipal
 from server.auth.service import LinkClosed, sign_out
+from server.checkins import service as checkins
 from server.deps import SUBJECT_COOKIE, client_address
 from server.errors import AppError, Conflict, Invalid
 from server.models import ACTIVE
+from server.models.checkins import ABANDONED, FAILED
 from server.pages import charts
 from server.pages.rendering import AnyCallerPage, AnyPage, Page, SignInPage, SubjectPage, parse_uuid
 from server.readings.schemas import ReadingCreate
@@ -76,6 +78,12 @@ async def _me_context(page: Page[SubjectPrincipal], **extra: Any) -> dict[str, A
             day_label=page.fmt.short_date,
         )
     callback = await open_alert_of_kind(page.session, subject_id=subject.id, kind=CALLBACK)
+    video = video_today(subject_state(subject), now, rules)
+    # A check-in that failed today is worth telling about only while none has completed since.
+    latest = await checkins.latest_since(page.session, subject_id=subject.id,
+                                         since=day_start(local_date(now, rules), rules))
+    video_failed_at = latest.created_at if latest is not None and latest.status in (FAILED, ABANDONED) \
+        and video is VideoToday.none else None
     last_method = next((r.method for r in readings if r.method), None)
     context: dict[str, Any] = {
         "day": observation_day(subject.start_date, now, rules),
@@ -90,6 +98,9 @@ async def _me_context(page: Page[SubjectPrincipal], **extra: Any) -> dict[str, A
         "saved": None,
         "error": None,
         "fever_c": rules.fever_c,
+        "video": video.value,
+        "video_at": subject.last_checkin_completed_at,
+        "video_failed_at": video_failed_at,
     }
     context.update(extra)
     return context

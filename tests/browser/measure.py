@@ -65,3 +65,24 @@ def inside_viewport(page: Page, locator: Locator) -> bool:
     assert box is not None and size is not None
     return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= size["width"] + 0.5 \
         and box["y"] + box["height"] <= size["height"] + 0.5
+
+
+# Keeps every stream the page gets from getUserMedia, so a test can tell whether the camera and
+# microphone were really released (every track "ended"), not just hidden from view.
+TRACK_MEDIA = """(() => {
+  window.__mediaStreams = [];
+  const devices = navigator.mediaDevices;
+  if (!devices) return;
+  const original = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints) => {
+    const stream = await original(constraints);
+    window.__mediaStreams.push(stream);
+    return stream;
+  };
+})();"""
+
+
+def live_tracks(page: Page) -> int:
+    """How many camera or microphone tracks the page still holds open."""
+    return int(page.evaluate("() => (window.__mediaStreams || []).flatMap((s) => s.getTracks())"
+                             ".filter((t) => t.readyState === 'live').length"))

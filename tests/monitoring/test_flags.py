@@ -14,6 +14,7 @@ from monitoring import (
     Status,
     SubjectState,
     SweepParameters,
+    VideoToday,
     WindowSpec,
     apply_reading,
     evaluate,
@@ -22,6 +23,7 @@ from monitoring import (
     record_filled_window,
     severity,
     sweep_parameters,
+    video_today,
     windows_on,
 )
 
@@ -165,6 +167,17 @@ def test_video_unclear_when_todays_check_in_did_not_see_a_face() -> None:
     unknown = replace(unclear, last_checkin_face_seen=None)
     assert evaluate(unknown, MIDDAY, RULES, video_rules=True).flags == ()
     assert Flag.video_unclear not in evaluate(unclear, sh(4, 6), RULES, video_rules=True).flags
+
+
+def test_todays_video_check_in_is_done_unclear_or_none_by_the_local_date() -> None:
+    assert video_today(MORNING_DONE, MIDDAY, RULES) is VideoToday.none
+    done = replace(MORNING_DONE, last_checkin_completed_at=sh(3, 0, 5), last_checkin_face_seen=True)
+    assert video_today(done, sh(3, 23, 59), RULES) is VideoToday.done
+    assert video_today(done, sh(4, 0, 0), RULES) is VideoToday.none  # a new local day, not 24 hours later
+    unclear = replace(done, last_checkin_face_seen=False)
+    assert video_today(unclear, MIDDAY, RULES) is VideoToday.unclear
+    # No snapshot judged (face unknown) is not called unclear, as the video_unclear flag agrees.
+    assert video_today(replace(done, last_checkin_face_seen=None), MIDDAY, RULES) is VideoToday.done
 
 
 def test_a_released_subject_is_ok_without_flags() -> None:

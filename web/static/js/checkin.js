@@ -108,9 +108,11 @@
     $("step-title").textContent = title;
     $("step-hint").textContent = hint;
     for (var left = seconds; left > 0; left--) {
+      if (cancelled) { throw new Cancelled(); }
       $("countdown").textContent = String(left);
       await sleep(1000);
     }
+    if (cancelled) { throw new Cancelled(); }
   }
 
   async function outcome(checkinId) {
@@ -125,18 +127,33 @@
     return null;
   }
 
+  // The person pressed End: every step of a running check-in checks this and stops.
+  var cancelled = false;
+  function Cancelled() {}
+
+  function show(id, visible) { if ($(id)) { $(id).hidden = !visible; } }
+
   async function selfCheckin() {
     if (busy) { return; }
     busy = true;
-    $("start").hidden = true;
+    cancelled = false;
+    show("start", false);
+    show("intro", false);
+    show("hangup", true);
+    $("hangup").onclick = function () {
+      cancelled = true;
+      closeSession();  // camera and microphone are released at once, not after the current step
+    };
     setState("connecting", text("connecting"));
     try {
       var checkinId = await openSession(null);
       await connected(pc);
+      if (cancelled) { throw new Cancelled(); }
       setState("live", "");
       await countdown(text("face_title"), text("face_hint"), config.script[0]);
       await countdown(text("thermometer_title"), text("thermometer_hint"), config.script[1]);
-      $("step").hidden = true;
+      show("step", false);
+      show("hangup", false);
       closeSession();
       setState("finishing", text("connecting"));
       var record = await outcome(checkinId);
@@ -147,12 +164,16 @@
       }
     } catch (e) {
       closeSession();
-      $("step").hidden = true;
-      if (document.body.dataset.checkinState !== "no-camera") {
+      show("step", false);
+      if (cancelled) {
+        setState("stopped", text("stopped"));
+      } else if (document.body.dataset.checkinState !== "no-camera") {
         setState("failed", text("failed"));
       }
-      $("start").hidden = false;
+      show("start", true);
+      show("intro", true);
     } finally {
+      show("hangup", false);
       busy = false;
     }
   }
