@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from server.auth.principal import Staff
 from server.checkins import service, storage
 from server.checkins.lifecycle import media
 from server.context import AppContext
@@ -103,5 +104,31 @@ async def watch(ctx: AppContext, *, checkin_id: uuid.UUID, viewer_id: str, sdp: 
     return await media(ctx).watch(checkin_id=str(checkin_id), sdp=sdp, type=type, viewer_id=viewer_id)
 
 
-async def host_call(ctx: AppContext, *, call_id: uuid.UUID, sdp: str, type: str) -> tuple[str, str]:
-    return await media(ctx).start_call_host(call_id=str(call_id), sdp=sdp, type=type)
+async def host_call(ctx: AppContext, *, call_id: uuid.UUID, staff: Staff, sdp: str, type: str) -> tuple[str, str]:
+    async def host_gone() -> None:
+        # The clinician's connection closed without a hang-up (page closed, network lost): the call
+        # is over for the person too.
+        await end_call(ctx, call_id=call_id, staff=staff, host_closed=True)
+
+    return await media(ctx).start_call_host(call_id=str(call_id), sdp=sdp, type=type, on_ended=host_gone)
+
+
+async def end_call(ctx: AppContext, *, call_id: uuid.UUID, staff: Staff | None = None,
+                   subject_id: uuid.UUID | None = None, host_closed: bool = False) -> None:
+    """Either side hangs up. The call's state and its ``call.ended`` event are committed first, so the
+    other side's page hears of it at once; then the media plane closes both connections."""
+    async with ctx.db.session() as session:
+        if staff is not None:
+            call = await service.get_call_for_host(session, staff=staff, call_id=call_id, ended_too=True)
+            by = "staff"
+        elif subject_id is not None:
+            call = await service.get_call_for_subject(session, subject_id=subject_id, call_id=call_id)
+            by = "subject"
+        else:
+            raise ValueError("a call is ended by its clinician or its person")
+        checkin_ids = await service.end_call(session, call=call, by=by, now=ctx.now())
+    manager = media(ctx)
+    if not host_closed:  # from the host's own ending, waiting for it to stop would wait for itself
+        await manager.end_call(str(call_id))
+    for checkin_id in checkin_ids:
+        await manager.end(str(checkin_id))

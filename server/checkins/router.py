@@ -21,6 +21,7 @@ from server.deps import (
     Ctx,
     CurrentClinician,
     CurrentStaff,
+    CurrentStaffHoldingNoConnection,
     CurrentStaffOrSubject,
     CurrentSubject,
     CurrentSubjectHoldingNoConnection,
@@ -126,7 +127,7 @@ async def call_subject(subject_id: uuid.UUID, staff: CurrentClinician, ctx: Ctx,
     """Ring a person: their page shows "the clinic is calling" for two minutes. Then open the call with
     `POST /calls/{call_id}/host`."""
     subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
-    call = await service.request_call(session, staff=staff, subject=subject, now=ctx.now())
+    call = await service.request_call(session, staff=staff, subject=subject, now=ctx.now(), settings=ctx.settings)
     return CallCreated(call_id=call.id)
 
 
@@ -136,8 +137,23 @@ async def my_call(me: CurrentSubject, ctx: Ctx, session: SessionDep) -> PendingC
     pending = await service.pending_call(session, subject_id=me.subject_id, now=ctx.now())
     if pending is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    call, clinician = pending
-    return PendingCall(call_id=call.id, requested_at=call.created_at, clinician=clinician)
+    call, clinician, unit = pending
+    return PendingCall(call_id=call.id, requested_at=call.created_at, clinician=clinician, unit=unit)
+
+
+@router.post("/me/call/{call_id}/end", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def end_my_call(call_id: uuid.UUID, me: CurrentSubjectHoldingNoConnection, ctx: Ctx) -> Response:
+    """The person hangs up (or declines a ringing call); the clinician's page is told at once."""
+    await media.end_call(ctx, call_id=call_id, subject_id=me.subject_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/calls/{call_id}/end", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def end_call(call_id: uuid.UUID, staff: CurrentStaffHoldingNoConnection, ctx: Ctx) -> Response:
+    """The clinician who rang hangs up; a call nobody joined becomes a missed call. The person's page is
+    told at once through their event stream."""
+    await media.end_call(ctx, call_id=call_id, staff=staff)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/calls/{call_id}/host", response_model=SessionAnswer, responses=OFFER_ERRORS)
@@ -146,6 +162,6 @@ async def host_call(
 ) -> SessionAnswer:
     """The clinician who rang opens the call's media; it carries the person's video once they join."""
     call = await service.get_call_for_host(session, staff=staff, call_id=call_id)
-    sdp, _ = await media.host_call(ctx, call_id=call.id, sdp=body.sdp, type=body.type)
+    sdp, _ = await media.host_call(ctx, call_id=call.id, staff=staff, sdp=body.sdp, type=body.type)
     service.audit_call_hosted(session, staff, call)
     return SessionAnswer(sdp=sdp, type="answer")

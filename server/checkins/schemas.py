@@ -60,3 +60,4 @@ class PendingCall(BaseModel):
     call_id: uuid.UUID
     requested_at: datetime
     clinician: str
+    unit: str

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -21,11 +21,12 @@ from server.checkins.schemas import CheckinRead, SnapshotRead
 from server.db import after_commit
 from server.domain_events import emit
 from server.errors import Conflict, NotFound, TooManyRequests
-from server.models import ACTIVE, Subject, User
+from server.models import ACTIVE, Grid, Subject, User
 from server.models.checkins import (
     CALL_ENDED,
     CALL_EXPIRED,
     CALL_JOINED,
+    CALL_MISSED,
     CALL_PENDING,
     CONNECTING,
     LIVE,
@@ -33,8 +34,10 @@ from server.models.checkins import (
     Checkin,
     CheckinSnapshot,
 )
+from server.notifications import outbox
 from server.rate_limit import RateLimit, take
 from server.roster.status import reevaluate, subject_state
+from server.settings import Settings
 from server.subjects.service import lock_subject, look_at
 from webrtc import CheckinOutcome, CheckinResult
 
@@ -147,7 +150,9 @@ async def finish(
     if checkin.call_id is not None:
         call = await session.get(Call, checkin.call_id)
         if call is not None and call.status in (CALL_PENDING, CALL_JOINED):
-            call.status, call.ended_at = CALL_ENDED, now
+            # The person's side ended (hung up, closed the page, lost the connection): the clinician's
+            # page learns it from this event rather than from a media timeout.
+            _close_call(session, call, status=CALL_ENDED, by="subject", now=now)
 
     subject = await lock_subject(session, checkin.subject_id)
     if result.outcome is CheckinOutcome.completed and subject.state == ACTIVE:
@@ -251,7 +256,8 @@ def snapshot_file(checkin: Checkin, index: int, media_dir: Path) -> Path:
 # -- calls -----------------------------------------------------------------------------------------------
 
 
-async def request_call(session: AsyncSession, *, staff: Staff, subject: Subject, now: datetime) -> Call:
+async def request_call(session: AsyncSession, *, staff: Staff, subject: Subject, now: datetime,
+                       settings: Settings | None = None) -> Call:
     if subject.state != ACTIVE:
         raise Conflict("Observation has ended for this person.")
     # One ringing call per person: a new request replaces any earlier unanswered one.
@@ -264,14 +270,26 @@ async def request_call(session: AsyncSession, *, staff: Staff, subject: Subject,
     session.add(call)
     await session.flush()
     audit.record(session, staff, "call.requested", subject_id=subject.id, call_id=str(call.id))
-    emit(session, "call.requested", call_id=str(call.id), subject_id=str(subject.id), grid_id=subject.grid_id)
+    # Who is calling travels with the event, so the person's page rings without asking back first.
+    user = await session.get(User, staff.user_id)
+    grid = await session.get(Grid, subject.grid_id)
+    clinician = (user.full_name or user.username) if user else staff.username
+    unit = grid.name if grid else ""
+    emit(session, "call.requested", call_id=str(call.id), subject_id=str(subject.id), grid_id=subject.grid_id,
+         clinician=clinician, unit=unit)
+    if settings is not None:
+        await outbox.enqueue_call_push(session, call_id=call.id, subject=subject, clinician=clinician, unit=unit,
+                                       settings=settings, now=now)
     return call
 
 
-async def pending_call(session: AsyncSession, *, subject_id: uuid.UUID, now: datetime) -> tuple[Call, str] | None:
+async def pending_call(session: AsyncSession, *, subject_id: uuid.UUID,
+                       now: datetime) -> tuple[Call, str, str] | None:
+    """The call ringing for the person now, with the clinician's full name and their unit (the grid)."""
     row = (
         await session.execute(
-            select(Call, User).join(User, User.id == Call.requested_by)
+            select(Call, User, Grid.name).join(User, User.id == Call.requested_by)
+            .join(Grid, Grid.id == Call.grid_id)
             .where(Call.subject_id == subject_id, Call.status == CALL_PENDING,
                    Call.created_at > now - timedelta(seconds=CALL_RING_SECONDS))
             .order_by(Call.created_at.desc()).limit(1)
@@ -279,16 +297,59 @@ async def pending_call(session: AsyncSession, *, subject_id: uuid.UUID, now: dat
     ).first()
     if row is None:
         return None
-    call, user = row
-    return call, user.full_name or user.username
+    call, user, unit = row
+    return call, user.full_name or user.username, unit
 
 
-async def get_call_for_host(session: AsyncSession, *, staff: Staff, call_id: uuid.UUID) -> Call:
+def _close_call(session: AsyncSession, call: Call, *, status: str, by: str, now: datetime) -> None:
+    call.status, call.ended_at = status, now
+    emit(session, "call.ended", call_id=str(call.id), subject_id=str(call.subject_id), grid_id=call.grid_id,
+         status=status, by=by)
+
+
+async def end_call(session: AsyncSession, *, call: Call, by: str, now: datetime) -> list[uuid.UUID]:
+    """Hang up: a call nobody joined is missed, a joined one ended. Returns the check-ins still carrying
+    the call, for the media plane to close once this is committed."""
+    if call.status in (CALL_PENDING, CALL_JOINED):
+        _close_call(session, call, status=CALL_MISSED if call.status == CALL_PENDING else CALL_ENDED, by=by,
+                    now=now)
+    return list(
+        (
+            await session.scalars(
+                select(Checkin.id).where(Checkin.call_id == call.id, Checkin.status.in_((CONNECTING, LIVE)))
+            )
+        ).all()
+    )
+
+
+async def get_call_for_subject(session: AsyncSession, *, subject_id: uuid.UUID, call_id: uuid.UUID) -> Call:
+    call = await session.scalar(select(Call).where(Call.id == call_id, Call.subject_id == subject_id))
+    if call is None:
+        raise NotFound("No such call, or it has ended.")
+    return call
+
+
+async def missed_calls(session: AsyncSession, *, subject_id: uuid.UUID, since: datetime,
+                       now: datetime) -> list[tuple[Call, str]]:
+    """Calls to the person since ``since`` that nobody answered (hung up before, or rang out), newest
+    first, with the caller's name."""
+    rang_out = and_(Call.status == CALL_PENDING, Call.created_at <= now - timedelta(seconds=CALL_RING_SECONDS))
+    rows = await session.execute(
+        select(Call, User).join(User, User.id == Call.requested_by)
+        .where(Call.subject_id == subject_id, Call.created_at >= since,
+               or_(Call.status.in_((CALL_MISSED, CALL_EXPIRED)), rang_out))
+        .order_by(Call.created_at.desc()).limit(10)
+    )
+    return [(call, user.full_name or user.username) for call, user in rows.all()]
+
+
+async def get_call_for_host(session: AsyncSession, *, staff: Staff, call_id: uuid.UUID,
+                            ended_too: bool = False) -> Call:
     call = await session.scalar(
         select(Call).join(Subject, Subject.id == Call.subject_id)
         .where(Call.id == call_id, Call.requested_by == staff.user_id, staff.subject_filter())
     )
-    if call is None or call.status in (CALL_ENDED, CALL_EXPIRED):
+    if call is None or (not ended_too and call.status in (CALL_ENDED, CALL_EXPIRED, CALL_MISSED)):
         raise NotFound("No such call, or it has ended.")
     return call
 

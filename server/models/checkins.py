@@ -20,6 +20,8 @@ CALL_PENDING = "pending"
 CALL_JOINED = "joined"
 CALL_ENDED = "ended"
 CALL_EXPIRED = "expired"
+# Ended before the person joined: "missed" on both sides' pages.
+CALL_MISSED = "missed"
 
 
 class Checkin(Base):

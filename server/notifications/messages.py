@@ -19,6 +19,8 @@ REMINDER_TITLE = _("Temperature reminder")
 REMINDER_TEXT = _("Please take your temperature and report it before {end}. Feeling unwell? Call {hotline}.")
 ALERT_TITLE = _("Home observation alert")
 BATCH_TITLE = _("Home observation alerts ({n})")
+CALL_TITLE = _("Your clinic is calling you")
+CALL_TEXT = _("{name}, {unit}, is calling you for a video call. Tap to answer.")
 del _
 
 

@@ -92,6 +92,26 @@ def next_reminder_at(now: datetime, settings: Settings) -> datetime | None:
     return min((i for i in instants if i > now), default=None)
 
 
+async def enqueue_call_push(session: AsyncSession, *, call_id: uuid.UUID, subject: Subject, clinician: str,
+                            unit: str, settings: Settings, now: datetime) -> bool:
+    """A Web Push for a ringing call, for when the person's page is closed (an open page rings by its
+    event stream at once). Only to a phone that subscribed; True if one was queued."""
+    if not settings.webpush_configured:
+        return False
+    subscribed = await session.scalar(select(exists().where(PushSubscription.subject_id == subject.id)))
+    if not subscribed:
+        return False
+    language = messages.locale_for(subject.language, settings.default_language)
+    session.add(OutboxMessage(
+        id=uuid.uuid4(), channel="webpush", recipient=None, subject_id=subject.id,
+        title=messages.text(language, messages.CALL_TITLE),
+        text=messages.text(language, messages.CALL_TEXT, name=clinician, unit=unit),
+        data={"kind": "call", "call_id": str(call_id), "url": f"/me/checkin?call={call_id}"},
+        dedupe_key=f"call:{call_id}", status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
+    ))
+    return True
+
+
 async def enqueue_reminders(session: AsyncSession, *, window: WindowInstance, settings: Settings,
                             now: datetime) -> int:
     """One reminder per active subject who has not reported in ``window``, as one INSERT…SELECT.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -51,6 +52,8 @@ async def checkin_page(page: SubjectPage) -> Response:
         "no_camera": _("Please allow the camera to do a video check-in."),
         "in_call": _("In a call with your clinic"),
         "call_ended": _("The call has ended."),
+        "call_ended_by_clinic": _("The clinic has ended the call."),
+        "call_lost": _("The connection was lost; the call has ended."),
         "stopped": _("Check-in stopped. Start again when you are ready."),
     }
     config = {
@@ -72,23 +75,42 @@ def _staff_subject_id(raw: str) -> uuid.UUID:
     return subject_id
 
 
-async def _video_page(page: AnyCallerPage, subject: Subject, *, mode: str, target: str) -> Response:
+async def _video_page(page: AnyCallerPage, subject: Subject, *, mode: str, target: str,
+                      call_id: uuid.UUID | None = None) -> Response:
     _, name = page._, subject.full_name
     strings = {
         "waiting": _("Waiting for {name} to join…", name=name),
         "connected": _("Connected"),
         "call_ended": _("The call has ended."),
         "no_microphone": _("Allow the microphone so that you can talk."),
+        "person_ended": _("{name} has hung up.", name=name),
+        "declined": _("{name} did not take the call. It is shown to both of you as a missed call.", name=name),
+        "no_answer": _("{name} did not answer. It is shown to both of you as a missed call.", name=name),
+        "missed": _("You hung up before {name} answered. It is shown as a missed call.", name=name),
+        "checkin_ended": _("The check-in has ended."),
+        "connection_lost": _("The connection was lost; the call has ended."),
     }
     config = {"iceServers": _ice(page), "mode": mode, "target": target, "strings": strings,
-              "subjectUrl": f"/subjects/{subject.id}"}
+              "subjectUrl": f"/subjects/{subject.id}", "ringSeconds": service.CALL_RING_SECONDS,
+              "callId": str(call_id) if call_id else None}
     return page.render("watch.html", s=subject, mode=mode, config=_json(config))
 
 
-@router.get("/subjects/{subject_id}/call")
-async def call_page(subject_id: str, page: ClinicianPage) -> Response:
+@router.post("/subjects/{subject_id}/call")
+async def ring(subject_id: str, page: ClinicianPage) -> Response:
+    """'Call' rings the person as the button is pressed; the call page then opens the media."""
+    await page.form()
     subject = await get_in_scope(page.session, staff=page.caller, subject_id=_staff_subject_id(subject_id))
-    return await _video_page(page, subject, mode="call", target=str(subject.id))
+    call = await service.request_call(page.session, staff=page.caller, subject=subject, now=page.ctx.now(),
+                                      settings=page.ctx.settings)
+    return page.redirect(f"/subjects/{subject.id}/call?call={call.id}")
+
+
+@router.get("/subjects/{subject_id}/call")
+async def call_page(subject_id: str, page: ClinicianPage, call: str | None = None) -> Response:
+    subject = await get_in_scope(page.session, staff=page.caller, subject_id=_staff_subject_id(subject_id))
+    call_id = parse_uuid(call) if call else None
+    return await _video_page(page, subject, mode="call", target=str(subject.id), call_id=call_id)
 
 
 @router.get("/checkins/{checkin_id}/watch")
@@ -106,7 +128,10 @@ async def detail_context(page: Page[Staff], subject: Subject) -> dict[str, Any]:
     """What ``partials/checkins.html`` needs on the subject detail page."""
     checkins = await service.list_for_subject(page.session, subject_id=subject.id, limit=20)
     live = media(page.ctx).live_checkins()
+    now = page.ctx.now()
+    missed = await service.missed_calls(page.session, subject_id=subject.id, since=now - timedelta(days=2), now=now)
     return {
+        "missed_calls": missed,
         "checkins": [service.to_read(c) for c in checkins],
         "live_checkins": live,
         # Only a clinician's call page exists (an admin watches, but does not ring people).

@@ -82,6 +82,8 @@ async def _me_context(page: Page[SubjectPrincipal], **extra: Any) -> dict[str, A
     # A check-in that failed today is worth telling about only while none has completed since.
     latest = await checkins.latest_since(page.session, subject_id=subject.id,
                                          since=day_start(local_date(now, rules), rules))
+    missed = await checkins.missed_calls(page.session, subject_id=subject.id,
+                                         since=day_start(local_date(now, rules), rules), now=now)
     video_failed_at = latest.created_at if latest is not None and latest.status in (FAILED, ABANDONED) \
         and video is VideoToday.none else None
     last_method = next((r.method for r in readings if r.method), None)
@@ -101,6 +103,7 @@ async def _me_context(page: Page[SubjectPrincipal], **extra: Any) -> dict[str, A
         "video": video.value,
         "video_at": subject.last_checkin_completed_at,
         "video_failed_at": video_failed_at,
+        "missed_calls": missed,
     }
     context.update(extra)
     return context

@@ -36,7 +36,7 @@ async def test_subject_detail_lists_checkins_and_offers_a_call_to_clinicians(cli
     client.cookies.update(_cookie(world.clin_a, STAFF_COOKIE))
     page = await client.get(f"/subjects/{world.subject_a.id}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
-    assert 'id="checkins"' in page.text and f'href="/subjects/{world.subject_a.id}/call"' in page.text
+    assert 'id="checkins"' in page.text and f'action="/subjects/{world.subject_a.id}/call"' in page.text
     call = await client.get(f"/subjects/{world.subject_a.id}/call", headers={"Accept-Language": "en"})
     assert call.status_code == 200 and _config(call.text, "watch-config")["mode"] == "call"
     assert (await client.get(f"/subjects/{world.subject_b.id}/call")).status_code == 404

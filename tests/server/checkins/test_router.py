@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from server.audit.service import list_entries
-from server.models.checkins import Checkin
+from server.checkins import service
+from server.models.checkins import Call, Checkin
 from tests.factories import enrol, subject_headers
 from webrtc.testing import SyntheticVideoTrack, connect_client, receive_frames, received_track
 
@@ -186,3 +187,23 @@ async def test_clinician_stores_a_temperature_seen_on_video(client, world, app_c
                                json={"temperature_c": 36.8, "method": "forehead"})
     assert stored.status_code == 201, stored.text
     assert stored.json()["source"] == "video" and stored.json()["checkin_id"] == checkin_id
+
+
+async def test_a_call_hung_up_before_anyone_joined_is_missed_for_both_sides(client, world, app_ctx):
+    created = await client.post(f"/api/v1/subjects/{world.subject_a.id}/call", headers=world.clin_a)
+    call_id = created.json()["call_id"]
+    ringing = (await client.get("/api/v1/me/call", headers=world.subj_a)).json()
+    assert ringing["unit"] and ringing["clinician"]
+    # Another person cannot end it; another clinician cannot either (out of scope looks like missing).
+    assert (await client.post(f"/api/v1/me/call/{call_id}/end", headers=world.subj_b)).status_code == 404
+    assert (await client.post(f"/api/v1/calls/{call_id}/end", headers=world.clin_b)).status_code == 404
+    assert (await client.post(f"/api/v1/calls/{call_id}/end", headers=world.clin_a)).status_code == 204
+    assert (await client.get("/api/v1/me/call", headers=world.subj_a)).status_code == 204
+    async with app_ctx.db.session() as session:
+        call = await session.get(Call, uuid.UUID(call_id))
+        assert call is not None and call.status == "missed"
+        missed = await service.missed_calls(session, subject_id=world.subject_a.id,
+                                            since=app_ctx.now() - timedelta(hours=1), now=app_ctx.now())
+    assert [c.id for c, _name in missed] == [uuid.UUID(call_id)]
+    # Ending again is harmless: the person declining after the clinician gave up changes nothing.
+    assert (await client.post(f"/api/v1/me/call/{call_id}/end", headers=world.subj_a)).status_code == 204

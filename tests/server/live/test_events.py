@@ -65,8 +65,8 @@ def serve(settings: Settings, *, redis_url: str | None, stream: str) -> Iterator
 class Stream:
     """An SSE client collecting events into a queue."""
 
-    def __init__(self, base: str, headers: dict[str, str]) -> None:
-        self.base, self.headers = base, headers
+    def __init__(self, base: str, headers: dict[str, str], path: str = "/api/v1/events") -> None:
+        self.base, self.headers, self.path = base, headers, path
         self.events: asyncio.Queue[tuple[str | None, str, dict[str, Any]]] = asyncio.Queue()
         self.opened = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -74,7 +74,7 @@ class Stream:
 
     async def run(self) -> None:
         async with httpx.AsyncClient(base_url=self.base, timeout=None) as client:
-            async with client.stream("GET", "/api/v1/events", params={"heartbeat": 1}, headers=self.headers) as r:
+            async with client.stream("GET", self.path, params={"heartbeat": 1}, headers=self.headers) as r:
                 assert r.status_code == 200
                 assert r.headers["content-type"].startswith("text/event-stream")
                 self.opened.set()
@@ -152,6 +152,28 @@ async def test_reading_reaches_staff_stream_in_scope_only(seeded: tuple[Settings
             await stream_b.next_for(world.subject_b.id, "reading.created")
             seen_by_b = {data.get("subject_id") for _id, _kind, data in stream_b.drain()}
             assert str(world.subject_a.id) not in seen_by_b
+
+
+@pytest.mark.xdist_group("live")
+async def test_a_persons_stream_carries_their_own_calls_and_nothing_else(seeded: tuple[Settings, World]) -> None:
+    settings, world = seeded
+    with serve(settings, redis_url=None, stream=f"t:{uuid.uuid4()}") as base:
+        async with Stream(base, world.subj_a, "/api/v1/me/events") as mine, \
+                Stream(base, world.subj_b, "/api/v1/me/events") as theirs:
+            await _post_reading(base, world.subj_a, 38.7)  # staff news: not for the person's pages
+            async with httpx.AsyncClient(base_url=base) as client:
+                rung = await client.post(f"/api/v1/subjects/{world.subject_a.id}/call", headers=world.clin_a)
+                call_id = rung.json()["call_id"]
+                ringing = await mine.next_for(world.subject_a.id, "call.requested")
+                assert ringing["call_id"] == call_id and ringing["clinician"] and ringing["unit"]
+                ended = await client.post(f"/api/v1/calls/{call_id}/end", headers=world.clin_a)
+                assert ended.status_code == 204
+            assert (await mine.next_for(world.subject_a.id, "call.ended"))["status"] == "missed"
+            assert {kind for _id, kind, _data in mine.drain()} <= {"call.requested", "call.ended"}
+            assert theirs.drain() == []
+        async with httpx.AsyncClient(base_url=base) as client:
+            assert (await client.get("/api/v1/me/events")).status_code == 401
+            assert (await client.get("/api/v1/me/events", headers=world.clin_a)).status_code == 401
 
 
 @pytest.mark.xdist_group("live")

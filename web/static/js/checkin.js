@@ -178,56 +178,77 @@
     }
   }
 
+  // Joining the clinic's call. It ends when either side hangs up (the clinician's hang-up arrives as
+  // "homewatch:call-ended" from ring.js's event stream), or when the connection is lost; each way the
+  // camera and microphone are released at once.
   async function joinCall(callId) {
     if (busy) { return; }
     busy = true;
-    $("ringing").hidden = true;
-    if ($("start")) { $("start").hidden = true; }
-    $("hangup").hidden = false;
+    window.homewatchActiveCall = callId;
+    cancelled = false;
+    show("start", false);
+    show("intro", false);
+    show("hangup", true);
     $("preview").classList.add("corner");
     setState("connecting", text("connecting"));
+    var ending = null;
+    var ended = new Promise(function (resolve) { ending = resolve; });
+    var onRemoteEnd = function (event) {
+      if (event.detail && event.detail.call_id === callId) { ending(text("call_ended_by_clinic")); }
+    };
+    document.addEventListener("homewatch:call-ended", onRemoteEnd);
+    $("hangup").onclick = function () {
+      fetch("/api/v1/me/call/" + callId + "/end", { method: "POST", credentials: "same-origin", keepalive: true })
+        .catch(function () {});
+      ending(text("call_ended"));
+    };
     try {
-      await openSession(callId);
-      await connected(pc);
-      setState("in-call", text("in_call"));
-      await new Promise(function (resolve) {
+      var opening = openSession(callId);
+      opening.catch(function () {});
+      await Promise.race([opening, ended]);
+      if (pc) { await Promise.race([connected(pc), ended]); }
+      if (pc && pc.connectionState === "connected") {
+        setState("in-call", text("in_call"));
+        var lost = null;
         pc.addEventListener("connectionstatechange", function () {
-          if (!pc || pc.connectionState === "failed" || pc.connectionState === "closed") { resolve(); }
+          if (!pc) { return; }
+          if (pc.connectionState === "failed" || pc.connectionState === "closed") { ending(text("call_lost")); }
+          // "disconnected" may heal by itself; a call still silent after 2 s has gone.
+          if (pc.connectionState === "disconnected" && !lost) {
+            lost = setTimeout(function () { if (pc && pc.connectionState !== "connected") { ending(text("call_lost")); } }, 2000);
+          }
+          if (pc.connectionState === "connected" && lost) { clearTimeout(lost); lost = null; }
         });
-        $("hangup").onclick = resolve;
-      });
-      setState("call-ended", text("call_ended"));
+      }
+      var message = await ended;
+      closeSession();
+      // Hung up while still connecting: whatever the opening gets afterwards is released too.
+      opening.then(closeSession, function () {});
+      setState("call-ended", message);
     } catch (e) {
       if (document.body.dataset.checkinState !== "no-camera") {
         setState("failed", text("failed"));
       }
     } finally {
+      document.removeEventListener("homewatch:call-ended", onRemoteEnd);
+      window.homewatchActiveCall = null;
       closeSession();
       $("preview").classList.remove("corner");
-      $("hangup").hidden = true;
-      if ($("start")) { $("start").hidden = false; }
+      show("hangup", false);
+      show("start", true);
+      show("intro", true);
       busy = false;
     }
   }
 
-  async function pollCall() {
-    if (!busy && config.active) {
-      try {
-        var response = await fetch("/api/v1/me/call", { credentials: "same-origin", headers: { "Accept": "application/json" } });
-        if (response.status === 200) {
-          var call = await response.json();
-          $("ringing-who").textContent = call.clinician;
-          $("ringing").hidden = false;
-          $("join-call").onclick = function () { joinCall(call.call_id); };
-        } else {
-          $("ringing").hidden = true;
-        }
-      } catch (e) { /* offline for a moment: the next poll tries again */ }
-    }
-    setTimeout(pollCall, 5000);
-  }
+  window.homewatchJoinCall = joinCall;
 
   if ($("start")) { $("start").addEventListener("click", selfCheckin); }
   setState("ready");
-  pollCall();
+  // Arriving from the ring on another page: join the call that was answered there.
+  var answered = new URLSearchParams(window.location.search).get("call");
+  if (answered && config.active) {
+    window.history.replaceState(null, "", window.location.pathname);
+    joinCall(answered);
+  }
 })();

@@ -6,8 +6,14 @@
   var $ = function (id) { return document.getElementById(id); };
   var pc = null;
   var stream = null;
+  var callId = null;
+  var joined = false;
+  var events = null;
+  var ringTimer = null;
+  var stopped = false;
 
   function setState(state, message) {
+    if (stopped && state !== "ended") { return; }  // late media events must not revive an ended page
     document.body.dataset.watchState = state;
     if (message !== undefined) { $("status").textContent = message; }
   }
@@ -40,6 +46,16 @@
   }
 
   async function start() {
+    if (config.mode === "call") {
+      // Ring before opening the camera and gathering addresses, so "Call" reaches the person in well
+      // under the two seconds they wait for.
+      // Rung already when the clinician pressed Call (the page's form); opened directly, ring now.
+      callId = config.callId || (await postJson("/api/v1/subjects/" + config.target + "/call")).call_id;
+      document.body.dataset.callId = callId;
+      setState("ringing", S.waiting);
+      // Nobody answers within the ring time: hang up, which records a missed call on both sides.
+      ringTimer = setTimeout(function () { if (!joined) { hangUp(S.no_answer); } }, config.ringSeconds * 1000);
+    }
     // Ask for the microphone before the offer: a page holding a media permission shows its real host
     // addresses, while one without gets mDNS names the server cannot resolve (a slow, relayed start).
     try {
@@ -53,6 +69,7 @@
       setState("no-microphone", S.no_microphone);
       stream = null;
     }
+    if (stopped) { stop(); return; }  // hung up while the camera was opening: release it again
     pc = new RTCPeerConnection({ iceServers: config.iceServers });
     var remote = new MediaStream();
     pc.addEventListener("track", function (event) {
@@ -64,7 +81,7 @@
       if (pc.connectionState === "connected") {
         setState("connected", config.mode === "call" ? S.waiting : S.connected);
       } else if (pc.connectionState === "failed" || pc.connectionState === "closed") {
-        stop(S.call_ended);
+        hangUp(S.connection_lost);
       }
     });
     var sent = { audio: false, video: false };
@@ -83,25 +100,63 @@
     });
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
+    if (stopped || !pc) { return; }
     var offer = { sdp: pc.localDescription.sdp, type: pc.localDescription.type };
     var url;
     if (config.mode === "call") {
-      var call = await postJson("/api/v1/subjects/" + config.target + "/call");
-      url = "/api/v1/calls/" + call.call_id + "/host";
+      url = "/api/v1/calls/" + callId + "/host";
     } else {
       url = "/api/v1/checkins/" + config.target + "/watch";
     }
     var answer = await postJson(url, offer);
+    if (stopped || !pc) { return; }
     await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
   }
 
   function stop(message) {
+    var first = !stopped;
+    stopped = true;
     if (pc) { pc.close(); pc = null; }
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
-    setState("ended", message);
+    if (events) { events.close(); events = null; }
+    clearTimeout(ringTimer);
+    $("hangup").hidden = true;
+    if (first) { setState("ended", message); }
   }
 
-  $("hangup").addEventListener("click", function () { stop(S.call_ended); });
+  // Hanging up tells the server first, so the person's page hears of it at once (not after a media
+  // timeout); keepalive lets the request finish even when the page is being closed.
+  function hangUp(message) {
+    if (callId && !stopped) {
+      fetch("/api/v1/calls/" + callId + "/end", { method: "POST", credentials: "same-origin", keepalive: true })
+        .catch(function () {});
+    }
+    stop(message);
+  }
+
+  // The other side's endings arrive on the staff event stream: the person hung up or never answered,
+  // or the watched check-in finished.
+  function listen() {
+    if (!("EventSource" in window)) { return; }
+    events = new EventSource("/api/v1/events");
+    events.addEventListener("call.ended", function (event) {
+      var data = JSON.parse(event.data);
+      if (!callId || data.call_id !== callId || stopped) { return; }
+      stop(data.status === "missed" ? S.declined : S.person_ended);
+    });
+    events.addEventListener("checkin.started", function (event) {
+      var data = JSON.parse(event.data);
+      if (callId && data.call_id === callId) { joined = true; }
+    });
+    events.addEventListener("checkin.completed", function (event) {
+      var data = JSON.parse(event.data);
+      if (config.mode === "watch" && data.checkin_id === config.target) { stop(S.checkin_ended); }
+    });
+  }
+
+  $("hangup").addEventListener("click", function () { hangUp(callId && !joined ? S.missed : S.call_ended); });
+  window.addEventListener("pagehide", function () { hangUp(S.call_ended); });
   setState("starting", "");
+  listen();
   start().catch(function (e) { stop(e.message); });
 })();
