@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -28,6 +29,11 @@ class RosterItem(BaseModel):
     duration_days: int
     planned_end_date: date
     open_alerts: int
+    # Why the row is flagged: the highest temperature within the fever flags' window (with its time),
+    # the kinds of the open alerts (callback_request, missed_twice, …), today's video check-in.
+    flag_temperature: LastReading | None = None
+    open_alert_kinds: list[str] = []
+    video_today: Literal["done", "unclear", "none"] = "none"
 
 
 class RosterPage(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -17,15 +18,20 @@ from monitoring import (
     observation_day,
     roster_status,
     sweep_parameters,
+    video_today,
 )
 from monitoring.flags import SEVERITY_NONE
 from server.auth.principal import Staff
 from server.errors import Forbidden
-from server.models import ACTIVE, NO_WINDOW, RosterCount, Subject
+from server.models import ACTIVE, NO_WINDOW, Alert, RosterCount, Subject
 from server.roster import rules_sql
 from server.roster.schemas import RosterCounts, RosterItem, RosterPage
 from server.roster.status import STATUS_BY_RANK, refresh_stale_statuses, subject_state
+from server.subjects.schemas import LastReading
 from server.subjects.service import last_reading
+
+# Alert kinds opened by a fever reading, each carrying the reading's temperature.
+FEVER_KINDS = ("fever", "high_fever")
 
 
 def _search(q: str) -> ColumnElement[bool]:
@@ -172,8 +178,11 @@ async def roster(
     counts.total = counts.abnormal + counts.missed + counts.due + counts.ok
 
     items = []
+    why = await _why_flagged(session, [subject.id for subject, _rank in found], now=now, rules=rules)
     for subject, rank_value in found:
-        evaluation = evaluate(subject_state(subject), now, rules, video_rules=True)
+        state = subject_state(subject)
+        evaluation = evaluate(state, now, rules, video_rules=True)
+        peak, kinds = why.get(subject.id, (None, []))
         items.append(
             RosterItem(
                 subject_id=subject.id,
@@ -187,9 +196,38 @@ async def roster(
                 duration_days=subject.duration_days,
                 planned_end_date=subject.planned_end_date,
                 open_alerts=subject.open_alerts,
+                flag_temperature=peak,
+                open_alert_kinds=kinds,
+                video_today=video_today(state, now, rules).value,
             )
         )
     return RosterPage(counts=counts, items=items, limit=limit, offset=offset)
+
+
+async def _why_flagged(session: AsyncSession, subject_ids: list[uuid.UUID], *, now: datetime,
+                       rules: Rules) -> dict[uuid.UUID, tuple[LastReading | None, list[str]]]:
+    """For one page of the roster: each person's highest fever within the flags' window, and the kinds
+    of their open alerts. Every fever reading opens an alert carrying its temperature, so one indexed
+    read of the page's alerts (ix_alerts_subject) answers both; the readings table is not touched and
+    the cost follows the page size, not the district's."""
+    if not subject_ids:
+        return {}
+    rows = await session.execute(
+        select(Alert.subject_id, Alert.kind, Alert.status, Alert.temperature_c, Alert.opened_at)
+        .where(Alert.subject_id.in_(subject_ids),
+               or_(Alert.status == "open",
+                   and_(Alert.kind.in_(FEVER_KINDS), Alert.opened_at > now - rules.flag_lookback)))
+    )
+    peaks: dict[uuid.UUID, LastReading] = {}
+    kinds: dict[uuid.UUID, list[str]] = {}
+    for subject_id, kind, status, temperature, opened_at in rows.all():
+        if status == "open" and kind not in kinds.setdefault(subject_id, []):
+            kinds[subject_id].append(kind)
+        if kind in FEVER_KINDS and temperature is not None and opened_at > now - rules.flag_lookback:
+            best = peaks.get(subject_id)
+            if best is None or (temperature, opened_at) > (best.temperature_c, best.taken_at):
+                peaks[subject_id] = LastReading(temperature_c=temperature, taken_at=opened_at)
+    return {sid: (peaks.get(sid), sorted(kinds.get(sid, []))) for sid in subject_ids}
 
 
 def _group(group: Status, p: SweepParameters, filters: list[ColumnElement[bool]]) -> Select[Subject]:

@@ -149,3 +149,26 @@ async def test_high_fever_comes_first_within_abnormal(client: httpx.AsyncClient,
                       json={"temperature_c": 38.0})
     items = (await client.get("/api/v1/roster", headers=world.clin_a)).json()["items"]
     assert [i["full_name"] for i in items[:3]] == ["B 发热", "A 咳嗽", "C 高热"]
+
+
+async def test_a_flag_shows_the_fever_that_raised_it_and_open_alerts_are_named(
+        client: httpx.AsyncClient, world: World, app_ctx: AppContext, clock: Clock) -> None:
+    await client.post("/api/v1/readings", headers=world.subj_a, json={"temperature_c": 37.6})
+    clock.now += timedelta(minutes=30)
+    await client.post("/api/v1/readings", headers=world.subj_a, json={"temperature_c": 39.1})
+    high_at = app_ctx.now()
+    clock.now += timedelta(hours=2)
+    await client.post("/api/v1/readings", headers=world.subj_a, json={"temperature_c": 37.0})
+    [item] = [i for i in (await client.get("/api/v1/roster", headers=world.clin_a)).json()["items"]
+              if i["subject_id"] == str(world.subject_a.id)]
+    assert item["last_reading"]["temperature_c"] == 37.0
+    assert item["flag_temperature"]["temperature_c"] == 39.1
+    assert item["flag_temperature"]["taken_at"].startswith(high_at.isoformat()[:16])
+    assert item["open_alert_kinds"] == ["fever", "high_fever"]
+    assert item["video_today"] == "none"
+    # Past the flags' window the fever no longer explains anything; the open alerts are still named.
+    clock.now += app_ctx.settings.rules.flag_lookback
+    [later] = [i for i in (await client.get("/api/v1/roster", headers=world.clin_a)).json()["items"]
+               if i["subject_id"] == str(world.subject_a.id)]
+    assert later["flag_temperature"] is None
+    assert later["open_alert_kinds"] == ["fever", "high_fever"]

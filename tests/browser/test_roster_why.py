@@ -1,0 +1,97 @@
+"""The roster says why a row is flagged: the fever that raised the flag (not only the latest reading),
+a call-back request named as such, and today's video check-in, on a laptop and on a phone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.browser.conftest import PASSWORD, Site
+from tests.browser.test_calls import seed
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+PHONE = {"viewport": {"width": 360, "height": 640}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+LAPTOP = {"viewport": {"width": 1366, "height": 800}}
+LANGUAGES = {"zh_Hans": "zh-CN", "zh_Hant": "zh-TW", "en": "en-US"}
+HIGH_FEVER = {"zh_Hans": "高热", "zh_Hant": "高熱", "en": "High fever"}
+CALLBACK = {"zh_Hans": "请求回电", "zh_Hant": "請求回電", "en": "Asked to be called back"}
+NO_VIDEO = {"zh_Hans": "尚未打卡", "zh_Hant": "尚未打卡", "en": "None yet"}
+
+
+def _report(site: Site, code: str, temperature: float) -> None:
+    token = httpx.post(f"{site.base_url}/api/v1/auth/subject-token", json={"access_code": code}).json()["access_token"]
+    response = httpx.post(f"{site.base_url}/api/v1/readings", headers={"Authorization": f"Bearer {token}"},
+                          json={"temperature_c": temperature})
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture(scope="module")
+def flagged(browser: Browser, site: Site) -> tuple[str, str]:
+    """A person whose 39.1 °C is followed by 37.0 °C and who then asks to be called back."""
+    scenario = seed(site, "roster-why")
+    _report(site, scenario.code, 39.1)
+    _report(site, scenario.code, 37.0)
+    context = browser.new_context(locale="zh-CN", **PHONE)  # type: ignore[arg-type]
+    try:
+        page = context.new_page()
+        page.goto(f"{site.base_url}/s/{scenario.code}")
+        page.get_by_role("button", name="请给我回电话").click()
+        expect(page.locator("#callback")).to_be_visible()
+    finally:
+        context.close()
+    return scenario.clinician, "陈来电roster-why"
+
+
+def test_the_fever_that_raised_the_flag_shows_beside_it(browser: Browser, site: Site, screenshots: Path,
+                                                       flagged: tuple[str, str]) -> None:
+    clinician, name = flagged
+    context = browser.new_context(locale="zh-CN", **LAPTOP)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{site.base_url}/login")
+        page.locator("#username").fill(clinician)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("form button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/roster"))
+        row = page.locator("table.roster tbody tr", has_text=name)
+        expect(row.locator("[data-temperature]")).to_have_text("37.0 °C")  # the latest reading…
+        why = row.locator("[data-flag-temperature]")
+        expect(why).to_contain_text("39.1 °C")  # …and, beside the flag, the fever that raised it
+        expect(why).to_contain_text(re.compile(r"\d\d:\d\d"))
+        expect(row).to_contain_text("高热")
+        expect(row).to_contain_text("请求回电")
+        expect(row.locator("[data-video]")).to_have_attribute("data-video", "none")
+        page.screenshot(path=screenshots / "roster-why-1366.png", full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_call_back_request_is_named_on_the_roster_on_a_phone(browser: Browser, site: Site, screenshots: Path,
+                                                                flagged: tuple[str, str], language: str) -> None:
+    clinician, name = flagged
+    context = browser.new_context(locale="zh-CN", **PHONE)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto(f"{site.base_url}/login")
+        page.locator("#username").fill(clinician)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("form button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/roster"))
+        page.goto(f"{site.base_url}/lang/{language}?next=/roster")
+        row = page.locator("table.roster tbody tr", has_text=name)
+        expect(row).to_contain_text(HIGH_FEVER[language])
+        expect(row.locator("[data-flag-temperature]")).to_contain_text("39.1 °C")
+        expect(row).to_contain_text(CALLBACK[language])
+        expect(row.locator("[data-video]")).to_contain_text(NO_VIDEO[language])
+        assert page.evaluate("() => document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth")
+        page.screenshot(path=screenshots / f"roster-why-{language}-360.png", full_page=True)
+    finally:
+        context.close()
