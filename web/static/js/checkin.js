@@ -198,7 +198,8 @@
     };
     document.addEventListener("homewatch:call-ended", onRemoteEnd);
     $("hangup").onclick = function () {
-      fetch("/api/v1/me/call/" + callId + "/end", { method: "POST", credentials: "same-origin", keepalive: true })
+      fetch("/api/v1/me/call/" + callId + "/end",
+        { method: "POST", credentials: "same-origin", keepalive: true, headers: { "X-CSRF-Token": csrfToken() } })
         .catch(function () {});
       ending(text("call_ended"));
     };

@@ -9,6 +9,12 @@
   var T = JSON.parse(document.getElementById("ring-text").textContent);
   var $ = function (id) { return document.getElementById(id); };
   var current = null;
+
+  // Cookie-signed writes to the API carry the page's CSRF token when the page has one.
+  function csrfHeaders() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? { "X-CSRF-Token": meta.content } : {};
+  }
   var sound = null;
 
   function fill(template, params) {
@@ -100,7 +106,8 @@
     var callId = current.call_id;
     current = null;
     hide();
-    fetch("/api/v1/me/call/" + callId + "/end", { method: "POST", credentials: "same-origin" }).catch(function () {});
+    fetch("/api/v1/me/call/" + callId + "/end", { method: "POST", credentials: "same-origin", headers: csrfHeaders() })
+      .catch(function () {});
   });
 
   var source = new EventSource("/api/v1/me/events");

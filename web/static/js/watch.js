@@ -128,7 +128,8 @@
   // timeout); keepalive lets the request finish even when the page is being closed.
   function hangUp(message) {
     if (callId && !stopped) {
-      fetch("/api/v1/calls/" + callId + "/end", { method: "POST", credentials: "same-origin", keepalive: true })
+      fetch("/api/v1/calls/" + callId + "/end",
+        { method: "POST", credentials: "same-origin", keepalive: true, headers: { "X-CSRF-Token": csrfToken() } })
         .catch(function () {});
     }
     stop(message);
