@@ -207,3 +207,26 @@ async def test_a_call_hung_up_before_anyone_joined_is_missed_for_both_sides(clie
     assert [c.id for c, _name in missed] == [uuid.UUID(call_id)]
     # Ending again is harmless: the person declining after the clinician gave up changes nothing.
     assert (await client.post(f"/api/v1/me/call/{call_id}/end", headers=world.subj_a)).status_code == 204
+
+
+async def test_a_ringing_call_is_pushed_to_a_subscribed_phone_when_web_push_is_set_up(
+        client, world, app_ctx, monkeypatch):
+    from server.models.notifications import OutboxMessage, PushSubscription
+
+    # Without Web Push set up, or without a subscribed phone, nothing is queued.
+    await client.post(f"/api/v1/subjects/{world.subject_a.id}/call", headers=world.clin_a)
+    monkeypatch.setattr(app_ctx.settings, "vapid_private_key", "private")
+    monkeypatch.setattr(app_ctx.settings, "vapid_public_key", "public")
+    monkeypatch.setattr(app_ctx.settings, "vapid_subject", "mailto:ops@example.org")
+    await client.post(f"/api/v1/subjects/{world.subject_a.id}/call", headers=world.clin_a)
+    async with app_ctx.db.session() as session:
+        assert (await session.scalars(select(OutboxMessage))).all() == []
+        session.add(PushSubscription(subject_id=world.subject_a.id, endpoint="https://push.example/1",
+                                     subscription={"endpoint": "https://push.example/1", "keys": {}}))
+    created = await client.post(f"/api/v1/subjects/{world.subject_a.id}/call", headers=world.clin_a)
+    call_id = created.json()["call_id"]
+    async with app_ctx.db.session() as session:
+        [message] = (await session.scalars(select(OutboxMessage))).all()
+    assert (message.channel, message.subject_id, message.dedupe_key) == ("webpush", world.subject_a.id,
+                                                                         f"call:{call_id}")
+    assert message.title == "医生正在呼叫您" and message.data["url"] == f"/me/checkin?call={call_id}"
