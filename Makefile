@@ -53,7 +53,7 @@ soak: install
 # Pages and API errors are translated from web/translations/<locale>/LC_MESSAGES/messages.po (compiled in
 # memory at start-up). This refreshes the catalogues after texts changed; then fill in the new msgstr lines.
 MESSAGE_KEYWORDS := -k _ -k NotFound -k Forbidden -k Unauthorized -k Conflict -k Invalid -k InvalidInput -k TooManyRequests \
-	-k InvalidCredentials -k CsrfRefused -k MediaBusy -k AppError -k Unavailable -k LinkClosed -k PayloadTooLarge -k EndpointRefused
+	-k InvalidCredentials -k CsrfRefused -k MediaBusy -k AppError -k Unavailable -k LinkClosed -k Duplicate -k PayloadTooLarge -k EndpointRefused
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header $(MESSAGE_KEYWORDS) \
 		-o web/translations/messages.pot .

@@ -57,6 +57,7 @@ STATUS_RANK: dict[Status, int] = {Status.abnormal: 0, Status.missed: 1, Status.d
 
 
 class Flag(StrEnum):
+    test_positive = "test_positive"
     high_fever = "high_fever"
     fever = "fever"
     symptoms = "symptoms"
@@ -112,10 +113,16 @@ def _within(moment: datetime | None, now: datetime, lookback: timedelta) -> bool
 SEVERITY_NONE = 3
 
 
+SEVERITY_TEST_POSITIVE = -1
+
+
 def severity(state: SubjectState, now: datetime, rules: Rules) -> int:
-    """Order within the roster's abnormal group: 0 high fever, 1 fever, 2 symptoms, 3 nothing abnormal.
+    """Order within the roster's abnormal group: -1 a positive test (whatever the thermometer says),
+    0 high fever, 1 fever, 2 symptoms, 3 nothing abnormal.
 
     The SQL sweep mirrors it with the same cut-off, ``now - rules.flag_lookback``."""
+    if state.test_positive:
+        return SEVERITY_TEST_POSITIVE
     lookback = rules.flag_lookback
     if _within(state.last_high_fever_at, now, lookback):
         return 0
@@ -174,6 +181,8 @@ def evaluate(
         return Evaluation(Status.ok, (), sweep.next_boundary)
 
     raised: set[Flag] = set()
+    if state.test_positive:
+        raised.add(Flag.test_positive)
     lookback = rules.flag_lookback
     if _within(state.last_high_fever_at, now, lookback):
         raised.add(Flag.high_fever)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +20,51 @@ class Reason:
     code: str
     message: str
     params: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LabResult:
+    """A test of this observation (since the person's current enrolment)."""
+
+    kind: str  # "nucleic_acid" or "antigen"
+    sampled_at: datetime
+    result: str  # "pending", "negative" or "positive"
+
+
+def spaced_negatives(tests: Sequence[LabResult], spacing: timedelta) -> list[LabResult]:
+    """The longest run of negative nucleic-acid results, newest first, each sampled at least ``spacing``
+    before the one after it (taking the newest first is optimal: it leaves the most room behind it)."""
+    negatives = sorted((t for t in tests if t.kind == "nucleic_acid" and t.result == "negative"),
+                       key=lambda t: t.sampled_at, reverse=True)
+    chain: list[LabResult] = []
+    for test in negatives:
+        if not chain or chain[-1].sampled_at - test.sampled_at >= spacing:
+            chain.append(test)
+    return chain
+
+
+def lab_reasons(tests: Sequence[LabResult], now: datetime, rules: Rules, *,
+                known_positive: bool = False) -> list[Reason]:
+    """The unmet parts of the test rule. A positive result always blocks release; the negative results
+    are asked for only when the district requires them (``rules.release_negative_tests``)."""
+    reasons: list[Reason] = []
+    if known_positive or any(t.result == "positive" for t in tests):
+        reasons.append(Reason("test_positive", "A test since enrolment was positive."))
+    needed = rules.release_negative_tests
+    if needed <= 0:
+        return reasons
+    chain = spaced_negatives(tests, rules.release_test_spacing)
+    if len(chain) < needed:
+        reasons.append(Reason(
+            "tests_missing",
+            f"{needed} negative nucleic-acid tests at least {_span(rules.release_test_spacing)} apart are needed; "
+            f"there are {len(chain)}.", {"needed": needed, "have": len(chain)}))
+    if chain and now - chain[0].sampled_at > rules.release_test_max_age:
+        reasons.append(Reason(
+            "test_too_old",
+            f"The latest negative test was sampled more than {_span(rules.release_test_max_age)} ago.",
+            {"hours": rules.release_test_max_age / _HOUR, "sampled_at": chain[0].sampled_at.isoformat()}))
+    return reasons
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +87,8 @@ def period_over(state: SubjectState, now: datetime, rules: Rules) -> bool:
     return not state.released and local_date(now, rules) >= state.planned_end_date
 
 
-def release_eligibility(state: SubjectState, now: datetime, rules: Rules) -> Eligibility:
+def release_eligibility(state: SubjectState, now: datetime, rules: Rules,
+                        tests: Sequence[LabResult] = ()) -> Eligibility:
     """Every unmet release rule, in a fixed order, so staff see all of them at once."""
     if state.released:
         # The other rules say nothing useful about someone who has already gone home.
@@ -89,4 +135,5 @@ def release_eligibility(state: SubjectState, now: datetime, rules: Rules) -> Eli
                 {"hours": span / _HOUR},
             )
         )
+    reasons += lab_reasons(tests, now, rules, known_positive=state.test_positive)
     return Eligibility(not reasons, tuple(reasons))

@@ -77,6 +77,11 @@ class Rules:
     release_recent_reading: timedelta = timedelta(hours=24)
     release_requires_checkin: bool = False
     release_recent_checkin: timedelta = timedelta(hours=24)
+    # Release "after repeated testing": this many negative nucleic-acid results, sampled at least
+    # release_test_spacing apart, the latest within release_test_max_age (0: no test rule).
+    release_negative_tests: int = 0
+    release_test_max_age: timedelta = timedelta(hours=72)
+    release_test_spacing: timedelta = timedelta(hours=24)
     max_future_skew: timedelta = timedelta(minutes=5)
     # A window is held against someone only if they were enrolled at least this long before it closed.
     enrolment_grace: timedelta = timedelta(hours=1)
@@ -97,9 +102,13 @@ class Rules:
             "release_fever_free",
             "release_recent_reading",
             "release_recent_checkin",
+            "release_test_max_age",
+            "release_test_spacing",
         ):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"{name} must be a positive duration.")
+        if self.release_negative_tests < 0:
+            raise ValueError("release_negative_tests must not be negative.")
         if self.max_future_skew < timedelta(0):
             raise ValueError("max_future_skew must not be negative.")
         if list(self.windows) != sorted(self.windows, key=lambda w: w.start):

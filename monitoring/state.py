@@ -33,6 +33,8 @@ class SubjectState:
     last_checkin_face_seen: bool | None = None
     # When the person was enrolled: windows that opened before it are not held against them.
     enrolled_at: datetime | None = None
+    # A positive test in this observation (monitoring.course.lab_state): abnormal and first on the roster.
+    test_positive: bool = False
 
     def __post_init__(self) -> None:
         for name in (

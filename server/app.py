@@ -37,7 +37,9 @@ from server.readings.router import router as readings_router
 from server.roster.router import router as roster_router
 from server.scheduler import service as scheduler
 from server.settings import Settings
+from server.sites.router import router as sites_router
 from server.subjects.router import router as subjects_router
+from server.subjects.router import verify_router
 from server.users.router import router as users_router
 from webrtc import MediaError
 
@@ -139,7 +141,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(refuse_cross_site_cookie_writes)])
     for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
-                   roster_router, alerts_router, audit_router, live_router, checkins_router, notifications_router):
+                   roster_router, alerts_router, audit_router, live_router, checkins_router, notifications_router,
+                   verify_router, sites_router):
         api.include_router(router)
     app.include_router(api)
     pages.install(app)

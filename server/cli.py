@@ -51,6 +51,18 @@ async def _purge_media(settings: Settings) -> int:
         await db.dispose()
 
 
+async def _purge(settings: Settings) -> int:
+    from server.db import Database, utcnow
+    from server.subjects.retention import erase_due
+
+    db = Database.from_url(settings.database_url)
+    try:
+        return await erase_due(db, now=utcnow(), retention_days=settings.retention_days,
+                               media_dir=settings.media_dir)
+    finally:
+        await db.dispose()
+
+
 def _print_links(links: Sequence[tuple[str, str]]) -> None:
     for label, url in links:
         print(f"  {label:<28} {url}")
@@ -81,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sub.add_parser("purge-media", help="delete check-in snapshots of people released longer ago than "
                    "HOMEWATCH_SNAPSHOT_RETENTION_DAYS")
+
+    sub.add_parser("purge", help="erase the personal data of cases released or closed more than "
+                   "HOMEWATCH_RETENTION_DAYS ago, keeping a pseudonymous record")
 
     sub.add_parser("vapid-keys", help="print a new Web Push (VAPID) key pair as environment lines")
 
@@ -118,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             purged = asyncio.run(_purge_media(settings))
             print(f"deleted {purged} snapshots of people released more than "
                   f"{settings.snapshot_retention_days} days ago")
+        elif args.command == "purge":
+            erased = asyncio.run(_purge(settings))
+            print(f"erased the personal data of {erased} cases closed more than {settings.retention_days} days ago")
         elif args.command == "serve":
             import uvicorn
 

@@ -19,14 +19,24 @@ from server.auth.security import hash_access_code
 from server.db import Database, utcnow
 from server.errors import AppError
 from server.grids.service import get_or_create_grids
-from server.models import Alert, Subject, User
+from server.models import Alert, Grid, Subject, User
+from server.models.case import Site
 from server.readings.schemas import ReadingCreate
 from server.readings.service import add_reading
 from server.roster.status import reevaluate
 from server.settings import Settings
+from server.sites.service import create_site
+from server.subjects import course
 from server.subjects.release import release
-from server.subjects.schemas import SubjectCreate
-from server.subjects.service import enrol
+from server.subjects.schemas import (
+    ActionCreate,
+    ExtendCreate,
+    LabTestCreate,
+    SubjectCreate,
+    SubjectUpdate,
+    TransferCreate,
+)
+from server.subjects.service import correct, enrol, extend_observation
 from server.users.service import create_user
 
 # Public-domain NASA portrait (see demo_media/README.md): demo snapshots, and the tests' face on camera.
@@ -65,7 +75,17 @@ SCENARIOS = [
     # Appended, not inserted: a demo person's link is derived from their position in this list.
     ("starts tomorrow", 1, -1, "new"),
     ("released early (override)", 1, 6, "released_override"),
+    # The course of a case (monitoring.course): each shows one thing that happens to real cases.
+    ("referred, test result awaited", 1, 6, "referred"),
+    ("two negative tests", 1, 12, "tested"),
+    ("positive test", 1, 9, "positive"),
+    ("hospitalised (case closed)", 1, 7, "closed"),
+    ("extended after a new exposure", 1, 10, "extended"),
+    ("moved to another grid", 1, 8, "transferred"),
+    ("record corrected", 1, 5, "corrected"),
+    ("at a centralised site", 3, 6, "site"),
 ]
+DEMO_SITE = ("高新区如家酒店集中观察点", "高新区科技路 88 号")
 
 
 async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> list[tuple[str, str]]:
@@ -171,11 +191,60 @@ async def _seed_one(db: Database, settings: Settings, rng: random.Random, index:
             subject = await session.get_one(Subject, subject.id)
             await release(session, actor=acting, subject=subject, override=override,
                           note="转入定点医院，由医院继续观察" if override else "观察期满，无异常",
-                          rules=rules, now=now - timedelta(hours=rng.randrange(1, 20)))
+                          rules=rules, now=now - timedelta(hours=rng.randrange(1, 20)),
+                          secret_key=settings.secret_key)
     if scenario == "high_fever":
         async with db.session() as session:
             subject = await session.get_one(Subject, subject.id)
             subject.clinician_note = "独居老人，电话随访时请大声说话"
+    await _seed_course(db, settings, subject.id, scenario, now, acting, index)
+
+
+async def _seed_course(db: Database, settings: Settings, subject_id: uuid.UUID, scenario: str, now: datetime,
+                       acting: Staff, index: int) -> None:
+    """What staff did on the demo cases: actions, tests, an extension, a move, a correction, a site."""
+    rules = settings.rules
+    async with db.session() as session:
+        if scenario in ("referred", "closed"):
+            await course.record_action(session, staff=acting, subject_id=subject_id, rules=rules, now=now,
+                                       body=ActionCreate(kind="referred_fever_clinic", note="体温偏高，转发热门诊复查",
+                                                         at=now - timedelta(hours=20)))
+        if scenario == "referred":
+            await course.record_test(session, staff=acting, subject_id=subject_id, rules=rules, now=now,
+                                     body=LabTestCreate(kind="nucleic_acid", sampled_at=now - timedelta(hours=18),
+                                                        lab="区疾控中心"))
+        elif scenario == "tested":
+            for hours in (50, 22):
+                await course.record_test(session, staff=acting, subject_id=subject_id, rules=rules, now=now,
+                                         body=LabTestCreate(kind="nucleic_acid", result="negative", lab="区疾控中心",
+                                                            sampled_at=now - timedelta(hours=hours)))
+        elif scenario == "positive":
+            await course.record_test(session, staff=acting, subject_id=subject_id, rules=rules, now=now,
+                                     body=LabTestCreate(kind="antigen", result="positive",
+                                                        sampled_at=now - timedelta(hours=3)))
+        elif scenario == "closed":
+            await course.record_action(session, staff=acting, subject_id=subject_id, rules=rules, now=now,
+                                       body=ActionCreate(kind="hospitalized", note="转入定点医院隔离治疗",
+                                                         at=now - timedelta(hours=2)))
+        elif scenario == "extended":
+            await extend_observation(session, staff=acting, subject_id=subject_id, rules=rules, now=now,
+                                     body=ExtendCreate(days=7, reason="同住家属确诊，重新计算观察期"))
+        elif scenario == "transferred":
+            subject = await session.get_one(Subject, subject_id)
+            grids = (await session.scalars(select(Grid.id).where(Grid.id != subject.grid_id)
+                                           .order_by(Grid.id))).all()
+            await course.transfer(session, staff=acting, subject_id=subject_id, now=now,
+                                  body=TransferCreate(grid_id=grids[0], reason="搬到父母家居住"))
+        elif scenario == "corrected":
+            await correct(session, staff=acting, subject_id=subject_id, now=now,
+                          body=SubjectUpdate(address="东园社区 12栋3单元 501（更正）"))
+        elif scenario == "site":
+            site_id = await session.scalar(select(Site.id).where(Site.name == DEMO_SITE[0]))
+            if site_id is None:
+                site_id = (await create_site(session, actor=acting, name=DEMO_SITE[0], address=DEMO_SITE[1])).id
+            await correct(session, staff=acting, subject_id=subject_id, now=now,
+                          body=SubjectUpdate(observation_type="centralized", site_id=site_id,
+                                             room=f"{3 + index % 3}0{index % 9 + 1}"))
 
 
 async def demo_links(settings: Settings) -> list[tuple[str, str]]:

@@ -34,6 +34,7 @@ def status(_: T, code: str) -> str:
         "due": _("Reading due"),
         "ok": _("All fine"),
         "released": _("Released"),
+        "closed": _("Closed"),
     }.get(code, code)
 
 
@@ -47,7 +48,39 @@ def flag(_: T, code: str) -> str:
         "ready_for_release": _("Ready for release"),
         "no_video_today": _("No video today"),
         "video_unclear": _("Video unclear"),
+        "test_positive": _("Test positive"),
+        "test_pending": _("Test result awaited"),
+        "referred": _("Referred to fever clinic"),
+        "suspected": _("Suspected case"),
     }.get(code, code)
+
+
+def action_kind(_: T, code: str) -> str:
+    return {
+        "referred_fever_clinic": _("Referred to the fever clinic"),
+        "sample_taken": _("Sample taken"),
+        "moved_to_centralized": _("Moved to centralised observation"),
+        "moved_home": _("Moved to home observation"),
+        "hospitalized": _("Hospitalised"),
+        "suspected_case": _("Suspected case"),
+        "confirmed_case": _("Confirmed case"),
+        "ruled_out": _("Ruled out"),
+        "other": _("Other"),
+    }.get(code, code)
+
+
+def outcome(_: T, code: str | None) -> str:
+    if code is None:
+        return "—"
+    return {"hospitalized": _("Hospitalised"), "confirmed_case": _("Confirmed case")}.get(code, code)
+
+
+def test_kind(_: T, code: str) -> str:
+    return {"nucleic_acid": _("Nucleic-acid test"), "antigen": _("Antigen test")}.get(code, code)
+
+
+def test_result(_: T, code: str) -> str:
+    return {"pending": _("Result awaited"), "negative": _("Negative"), "positive": _("Positive")}.get(code, code)
 
 
 def symptom(_: T, code: str) -> str:
@@ -95,6 +128,7 @@ def alert_kind(_: T, code: str) -> str:
         "symptoms": _("Symptoms"),
         "callback_request": _("Asked to be called back"),
         "missed_twice": _("Missed two readings in a row"),
+        "test_positive": _("Positive test"),
     }.get(code, code)
 
 
@@ -144,6 +178,14 @@ def release_reason(_: T, code: str, params: Mapping[str, Any], fallback: str,
                      hours=int(float(params.get("hours", 24))))
         if code == "already_released":
             return _("This person has already been released.")
+        if code == "test_positive":
+            return _("A test since enrolment was positive.")
+        if code == "tests_missing":
+            return _("{needed} negative nucleic-acid tests a day apart are needed; there are {have}.",
+                     needed=params["needed"], have=params["have"])
+        if code == "test_too_old":
+            return _("The latest negative test was sampled more than {hours} hours ago.",
+                     hours=int(float(params.get("hours", 72))))
     except (KeyError, TypeError, ValueError):
         pass
     return fallback
@@ -180,6 +222,16 @@ def audit_action(_: T, code: str) -> str:
         "subject.note_updated": _("Changed the clinician note"),
         "subject.access_code_reissued": _("Issued a new personal link"),
         "subject.released": _("Released a person"),
+        "subject.corrected": _("Corrected a record"),
+        "subject.extended": _("Extended an observation"),
+        "subject.readmitted": _("Put a person back under observation"),
+        "subject.transferred": _("Moved a person to another grid"),
+        "subjects.erased": _("Erased personal data after the retention period"),
+        "case.action_recorded": _("Recorded a public-health action"),
+        "case.test_recorded": _("Recorded a test"),
+        "case.test_updated": _("Recorded a test result"),
+        "certificate.viewed": _("Opened a release certificate"),
+        "site.created": _("Created a site"),
         "reading.created": _("Reading stored"),
         "alert.opened": _("Alert opened"),
         "alert.acknowledged": _("Alert acknowledged"),
@@ -204,6 +256,8 @@ def field(_: T, name: str) -> str:
         "reason": _("Reason for observation"),
         "start_date": _("First day"),
         "duration_days": _("Days"),
+        "last_exposure_date": _("Last exposure"),
+        "days": _("Days"),
         "address": _("Address"),
         "id_number": _("ID number"),
         "date_of_birth": _("Date of birth"),
@@ -228,12 +282,24 @@ def audit_detail(_: T, key: str, value: Any) -> tuple[str, str]:
         "checkin_id": _("Video check-in"), "call_id": _("Call"), "kind": _("Kind"), "source": _("Source"),
         "count": _("People"), "override": _("Released against the rules"), "unmet": _("Rules not met"),
         "is_active": _("Active"), "name": _("Name"), "version": _("Link number"),
+        "changes": _("Changes"), "old_end": _("Planned end before"), "new_end": _("Planned end after"),
+        "duplicate_of": _("Same person as"), "duplicate_because": _("Same because of"),
+        "from_grid": _("From grid"), "to_grid": _("To grid"), "result": _("Result"), "previous": _("Before"),
+        "test_id": _("Test"), "site_id": _("Site"), "certificates_revoked": _("Certificates revoked"),
+        "subject_ids": _("People"), "reason": _("Reason"),
     }.get(key) or field(_, key)
     words: Callable[[str], str] | None = {
         "role": lambda code: role(_, code), "source": lambda code: source(_, code),
         "kind": lambda code: alert_kind(_, code), "unmet": lambda code: release_rule(_, code),
     }.get(key)
-    if isinstance(value, bool):
+    if key == "changes" and isinstance(value, dict):
+        # {"phone": [old, new], ...}: a correction, ID numbers already masked when it was recorded.
+        shown = "; ".join(f"{field(_, name)}: {'—' if pair[0] is None else pair[0]} → "
+                          f"{'—' if pair[1] is None else pair[1]}"
+                          for name, pair in value.items() if isinstance(pair, list) and len(pair) == 2)
+    elif key == "duplicate_because" and isinstance(value, str):
+        shown = {"id_number": _("ID number"), "name_and_phone": _("name and phone number")}.get(value, value)
+    elif isinstance(value, bool):
         shown = _("yes") if value else _("no")
     elif isinstance(value, list):
         shown = ", ".join(words(str(v)) if words else str(v) for v in value)
@@ -255,4 +321,7 @@ def release_rule(_: T, code: str) -> str:
         "no_recent_reading": _("No recent reading"),
         "no_recent_checkin": _("No recent video check-in"),
         "already_released": _("Already released"),
+        "test_positive": _("Positive test"),
+        "tests_missing": _("Negative tests missing"),
+        "test_too_old": _("Latest negative test too old"),
     }.get(code, code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -65,6 +66,14 @@ class Settings(BaseSettings):
     # forms everywhere, and the census upload (the file and its form around it).
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    # PIPL's minimum necessary: this many days after release or closing, a case's personal data (name,
+    # phone, ID number, address, date of birth, notes, pictures) is erased; 0 erases at the next run.
+    retention_days: int = Field(30, ge=0)
+    # The issuing authority printed on release certificates.
+    district_name: str = "homewatch"
+    # Release needs this many negative nucleic-acid results (0: no test rule); see monitoring.release.
+    release_negative_tests: int = Field(0, ge=0, le=10)
+    release_test_max_age_hours: float = Field(72, gt=0)
     sql_echo: bool = False
     # Each app process runs the status sweep loop; turn it off for tests that drive the clock by hand.
     scheduler_enabled: bool = True
@@ -134,4 +143,6 @@ class Settings(BaseSettings):
             high_fever_c=self.high_fever_c,
             observation_days=self.observation_days,
             release_requires_checkin=self.release_requires_checkin,
+            release_negative_tests=self.release_negative_tests,
+            release_test_max_age=timedelta(hours=self.release_test_max_age_hours),
         )

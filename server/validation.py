@@ -74,6 +74,9 @@ MESSAGES: dict[str, str] = {
     "unknown_language": _("write 简体中文, 繁體中文 or English"),
     "missing_column": _("the list has no such column"),
     "unreadable_line": _("this line cannot be read: a field is far too long, or a quote is never closed"),
+    "duplicate_id_number": _("someone with this ID number is already under observation"),
+    "duplicate_name_and_phone": _("someone with this name and phone number is already under observation"),
+    "duplicate_in_list": _("the same person as on line {other}"),
 }
 # "at least 1 character(s)" reads badly in English and says less than this does.
 NOT_EMPTY = _("must not be empty")

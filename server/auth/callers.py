@@ -27,10 +27,11 @@ COOKIES: dict[Kind, str] = {"staff": STAFF_COOKIE, "subject": SUBJECT_COOKIE}
 
 
 def link_closed(subject: Subject, *, now: datetime, released_link_days: int) -> bool:
-    """A person's link stops signing in this long after their observation ended (released): they keep
+    """A person's link stops signing in this long after their observation ended (released or closed): they keep
     their own page for a few days to see the release, and no longer."""
-    return (subject.state != ACTIVE and subject.released_at is not None
-            and now - subject.released_at >= timedelta(days=released_link_days))
+    ended_at = subject.released_at or subject.closed_at
+    return (subject.state != ACTIVE and ended_at is not None
+            and now - ended_at >= timedelta(days=released_link_days))
 
 
 class Authenticator:

@@ -207,9 +207,10 @@ class SignIns:
         if wait:
             raise _wait_error(wait)
         if closed is not None:
-            assert closed.released_at is not None
+            ended_at = closed.released_at or closed.closed_at
+            assert ended_at is not None
             raise LinkClosed("Your observation ended on {date}, so this link no longer signs in.",
-                             date=closed.released_at.date().isoformat(), released_at=closed.released_at)
+                             date=ended_at.date().isoformat(), released_at=ended_at)
         if subject is None:
             raise InvalidCredentials("This link is not valid any more. Please ask your grid worker for a new one.")
         return SignedIn(SubjectPrincipal(subject.id, subject),

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from monitoring import Rules, observation_day, todays_windows
 from server.deps import Ctx, CurrentSubject
 from server.me.schemas import MeRead, WindowToday
-from server.models import ACTIVE, Subject
+from server.models import ACTIVE, CLOSED, Subject
 from server.roster.status import subject_state
 from server.subjects.service import last_reading
 
@@ -28,9 +28,11 @@ async def who_am_i(me: CurrentSubject, ctx: Ctx) -> MeRead:
     return MeRead(
         id=subject.id,
         full_name=subject.full_name,
-        status="active" if subject.state == ACTIVE else "released",
+        status="closed" if subject.state == CLOSED else "active" if subject.state == ACTIVE else "released",
+        outcome=subject.outcome,
         start_date=subject.start_date,
         planned_end_date=subject.planned_end_date,
+        end_date_reason=subject.end_date_reason,
         observation_day=observation_day(subject.start_date, now, rules),
         duration_days=subject.duration_days,
         language=subject.language,

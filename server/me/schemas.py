@@ -19,9 +19,11 @@ class WindowToday(BaseModel):
 class MeRead(BaseModel):
     id: uuid.UUID
     full_name: str
-    status: Literal["active", "released"]
+    status: Literal["active", "released", "closed"]
+    outcome: str | None = None
     start_date: date
     planned_end_date: date
+    end_date_reason: str | None = None
     observation_day: int
     duration_days: int
     language: str | None

@@ -35,6 +35,7 @@ CALM = "state = 'active' AND severity = 3"
 ONE_BY_ONE = ["grid_id", "severity", "filled_window_1", "filled_window_2", "created_at", "start_date"]
 # Stands for "no filled window" in the roster counters' key, whose columns cannot be NULL.
 NO_WINDOW = datetime(1970, 1, 1, tzinfo=UTC)
+CLOSED = "closed"
 
 user_grids = Table(
     "user_grids",
@@ -91,6 +92,10 @@ class Subject(Base):
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     language: Mapped[str | None] = mapped_column(String(16))
     clinician_note: Mapped[str | None] = mapped_column(Text)
+    # The observation counts from here when known; a later exposure extends it (monitoring.course).
+    last_exposure_date: Mapped[date | None] = mapped_column(Date)
+    # Why the planned end moved, shown to the person beside their new end date.
+    end_date_reason: Mapped[str | None] = mapped_column(String(500))
 
     access_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     access_code_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -101,6 +106,18 @@ class Subject(Base):
     released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     release_note: Mapped[str | None] = mapped_column(Text)
     release_override: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A case that ends without release (hospitalised, a confirmed case): state "closed" with this outcome.
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Centralised observation: the site and the room (free text, as sites number them).
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    room: Mapped[str | None] = mapped_column(String(50))
+    # Public-health course kept on the row for the roster (monitoring.course): "referred" or "suspected"
+    # from actions, "pending" or "positive" from tests.
+    case_flag: Mapped[str | None] = mapped_column(String(16))
+    test_state: Mapped[str | None] = mapped_column(String(16))
+    # Set when the retention period erased the personal data; the row stays as a pseudonymous record.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Summary of readings and alerts (see monitoring.SubjectState). No status is stored: missed and due
     # change whenever a window opens or closes and are derived from the filled windows at read time
@@ -141,7 +158,12 @@ class Subject(Base):
         Index("ix_subjects_start_date", "start_date", postgresql_where=text(ACTIVE_ROW),
               sqlite_where=text(ACTIVE_ROW), postgresql_include=ONE_BY_ONE),
         Index("ix_subjects_phone", "phone"),
+        # Duplicates at enrolment are looked for among the people under observation only.
+        Index("ix_subjects_active_id_number", "id_number",
+              postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'")),
         Index("ix_subjects_state_planned_end", "state", "planned_end_date"),
+        Index("ix_subjects_site", "site_id", postgresql_where=text("site_id IS NOT NULL"),
+              sqlite_where=text("site_id IS NOT NULL")),
     )
 
 
@@ -261,5 +283,6 @@ class RosterCount(Base):
     n: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+from server.models.case import CaseAction, Certificate, LabTest, Site  # noqa: E402,F401
 from server.models.checkins import Call, Checkin, CheckinSnapshot  # noqa: E402,F401
 from server.models.notifications import OutboxMessage, PushSubscription  # noqa: E402,F401

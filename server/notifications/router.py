@@ -83,8 +83,8 @@ async def release_candidates(
     total, subjects = await service.release_candidates(session, staff=staff, now=now, rules=rules,
                                                        limit=limit, offset=offset)
     items = []
-    for subject in subjects:
-        result = release_service.eligibility(subject, now=now, rules=rules)
+    results = await release_service.eligibilities(session, subjects, now=now, rules=rules)
+    for subject, result in zip(subjects, results, strict=True):
         items.append(ReleaseCandidate(
             subject_id=subject.id, full_name=subject.full_name, grid_id=subject.grid_id,
             start_date=subject.start_date, planned_end_date=subject.planned_end_date, eligible=result.eligible,

@@ -22,8 +22,11 @@ from server.notifications.service import release_candidates
 from server.pages import charts, queries
 from server.pages.rendering import AdminPage, AnyCallerPage, Page, parse_uuid
 from server.roster.service import active_by_grid
+from server.sites.router import SiteCreate
+from server.sites.service import create_site
 from server.subjects import census
 from server.subjects import service as subjects
+from server.subjects.course import site_occupancy
 from server.subjects.schemas import SubjectCreate
 from server.users.schemas import UserCreate
 from server.users.service import create_user, list_users, update_user
@@ -47,6 +50,10 @@ def _form_problems(page: AnyCallerPage, error: ValidationError) -> dict[str, Any
 
 @router.get("/admin")
 async def summary(page: AdminPage) -> Response:
+    return await _summary(page)
+
+
+async def _summary(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> Response:
     _ = page._
     now, rules = page.ctx.now(), page.ctx.settings.rules
     data = await queries.daily_summary(page.session, staff=page.caller, now=now, rules=rules,
@@ -61,7 +68,29 @@ async def summary(page: AdminPage) -> Response:
     )
     _total, review = await release_candidates(page.session, staff=page.caller, now=now, rules=rules,
                                               limit=REVIEW_LIST, offset=0)
-    return page.render("admin/summary.html", data=data, chart=chart, review=review, section="summary")
+    context = {"site_error": None, "site_problems": [], "site_form": {"name": "", "address": ""}} | extra
+    return page.render("admin/summary.html", status_code=status_code, data=data, chart=chart, review=review,
+                       section="summary", sites=await site_occupancy(page.session), **context)
+
+
+@router.post("/admin/sites")
+async def add_site(page: AdminPage) -> Response:
+    """A centralised observation site, added from the summary (where its occupancy shows)."""
+    form = await page.form()
+    name, address = str(form.get("name", "")).strip(), str(form.get("address", "")).strip()
+    values = {"name": name, "address": address}
+    try:
+        body = SiteCreate(name=name, address=address or None)
+        await create_site(page.session, actor=page.caller, name=body.name, address=body.address)
+    except ValidationError as error:
+        problems = _form_problems(page, error)
+        return await _summary(page, status_code=422, site_error=problems["error"],
+                              site_problems=problems["problems"], site_form=values)
+    except AppError as error:
+        await page.session.rollback()
+        return await _summary(page, status_code=error.status_code, site_error=_error_text(page, error),
+                              site_form=values)
+    return page.redirect("/admin#sites")
 
 
 @router.get("/admin/grids")
@@ -153,7 +182,7 @@ async def _enrol(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> 
     context = {
         "grids": list(await list_grids(page.session, staff=page.caller)),
         "languages": LANGUAGES, "error": None, "problems": [], "form": {"observation_type": "home", "language": ""},
-        "census_error": None, "census_errors": [],
+        "census_error": None, "census_errors": [], "duplicate_of": None,
         "default_days": page.ctx.settings.observation_days, "section": "enrol",
     }
     return page.render("admin/enrol.html", status_code=status_code, **(context | extra))
@@ -171,7 +200,7 @@ async def enrol(page: AdminPage) -> Response:
     form = await page.form()
     values = {key: str(form.get(key, "")).strip() for key in (
         "full_name", "phone", "grid_id", "observation_type", "reason", "start_date", "duration_days", "address",
-        "id_number", "date_of_birth", "language")}
+        "id_number", "date_of_birth", "language", "last_exposure_date", "allow_duplicate")}
     grid_id = db_id(values["grid_id"])
     try:
         body = SubjectCreate(
@@ -184,6 +213,7 @@ async def enrol(page: AdminPage) -> Response:
             duration_days=int(values["duration_days"][:10]) if values["duration_days"].isdigit() else None,
             address=values["address"] or None, id_number=values["id_number"] or None,
             date_of_birth=_date(values["date_of_birth"]), language=values["language"] or None,
+            last_exposure_date=_date(values["last_exposure_date"]), allow_duplicate=values["allow_duplicate"] == "1",
         )
         if grid_id is None:
             raise Invalid("No grid with id {grid_id}.", grid_id=0)
@@ -192,6 +222,9 @@ async def enrol(page: AdminPage) -> Response:
                                              rules=page.ctx.settings.rules, now=now)
     except ValidationError as error:
         return await _enrol(page, status_code=422, form=values, **_form_problems(page, error))
+    except subjects.Duplicate as error:
+        return await _enrol(page, status_code=error.status_code, error=_error_text(page, error), form=values,
+                            duplicate_of=error.extra.get("existing_subject_id", ""))
     except AppError as error:
         return await _enrol(page, status_code=error.status_code, error=_error_text(page, error), form=values)
     return await _card(page, subject, code, new=True)
@@ -208,7 +241,8 @@ async def enrol_census(page: AdminPage) -> Response:
         if len(data) > limit:
             raise Invalid("The file is larger than {size}; please split the list.", size=describe_size(limit))
         created = await census.import_census(page.session, actor=page.caller,
-                                             data=data, rules=page.ctx.settings.rules, now=page.ctx.now())
+                                             data=data, rules=page.ctx.settings.rules, now=page.ctx.now(),
+                                             allow_duplicates=form.get("allow_duplicates") == "1")
     except AppError as error:
         problems = error.problems if isinstance(error, validation.InvalidInput) else []
         lines = [page._("Line {line}: {detail}", line=p.line, detail=p.describe(page.locale)) if p.line

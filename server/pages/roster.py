@@ -20,7 +20,7 @@ PAGE_SIZE = 50
 
 @router.get("/roster")
 async def roster_page(page: StaffPage, grid: str | None = None, status: str | None = None, q: str | None = None,
-                      page_no: str | None = None) -> Response:
+                      page_no: str | None = None, site: str | None = None) -> Response:
     staff = page.caller
     grids = list(await list_grids(page.session, staff=staff))
     grid_id = db_id(grid)
@@ -31,13 +31,14 @@ async def roster_page(page: StaffPage, grid: str | None = None, status: str | No
     number = page_number(page_no, page_size=PAGE_SIZE)
     result = await roster(page.session, staff=staff, rules=page.ctx.settings.rules, now=page.ctx.now(),
                           grid_id=grid_id, status=chosen_status, q=query, limit=PAGE_SIZE,
-                          offset=(number - 1) * PAGE_SIZE, sweep=not page.ctx.settings.scheduler_enabled)
+                          offset=(number - 1) * PAGE_SIZE, sweep=not page.ctx.settings.scheduler_enabled,
+                          site_id=db_id(site))
     matching = getattr(result.counts, chosen_status.value) if chosen_status else result.counts.total
     pages = max(1, -(-matching // PAGE_SIZE))
 
     def link(**changes: object) -> str:
         params = {"grid": grid_id, "status": chosen_status.value if chosen_status else None, "q": query,
-                  "page_no": None} | changes
+                  "site": db_id(site), "page_no": None} | changes
         pairs = {k: v for k, v in params.items() if v not in (None, "")}
         return "/roster" + (f"?{urlencode(pairs)}" if pairs else "")
 

@@ -19,13 +19,14 @@ from server.auth.service import LinkClosed, sign_out
 from server.checkins import service as checkins
 from server.deps import SUBJECT_COOKIE, client_address
 from server.errors import AppError, Conflict, Invalid
-from server.models import ACTIVE
+from server.models import ACTIVE, CLOSED
 from server.models.checkins import ABANDONED, FAILED
 from server.pages import charts
 from server.pages.rendering import AnyCallerPage, AnyPage, Page, SignInPage, SubjectPage, parse_uuid
 from server.readings.schemas import ReadingCreate
 from server.readings.service import add_reading, get_reading, list_readings
 from server.roster.status import subject_state
+from server.subjects import certificates
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,8 +113,11 @@ async def _me_context(page: Page[SubjectPrincipal], **extra: Any) -> dict[str, A
 @router.get("/me")
 async def me(page: SubjectPage, saved: str | None = None, callback: str | None = None) -> Response:
     subject = page.caller.subject
+    if subject.state == CLOSED:
+        return page.render("subject/closed.html")
     if subject.state != ACTIVE:
-        return page.render("subject/released.html")
+        return page.render("subject/released.html",
+                           has_certificate=await certificates.current(page.session, subject.id) is not None)
     saved_id = parse_uuid(saved) if saved else None
     saved_reading = await get_reading(page.session, subject_id=subject.id, reading_id=saved_id) if saved_id else None
     context = await _me_context(page, saved=saved_reading, callback_sent=callback == "1")

@@ -23,9 +23,11 @@ async def get_roster(
     q: Annotated[Text | None, Query(max_length=100, description="Part of a name or phone number")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
+    site_id: Annotated[int | None, Query(description="Only people at this centralised observation site")] = None,
 ) -> RosterPage:
     """People under observation in the caller's grids, most severe first (abnormal, missed, due, ok),
-    with counts by status for the same filters (the status filter aside)."""
+    with counts by status for the same filters (the status filter aside). Flags of the case's course
+    (`test_positive`, `suspected`, `referred`, `test_pending`) come first in each person's flags."""
     return await service.roster(session, staff=staff, rules=ctx.settings.rules, now=ctx.now(),
                                 grid_id=grid_id, status=status, q=q, limit=limit, offset=offset,
-                                sweep=not ctx.settings.scheduler_enabled)
+                                sweep=not ctx.settings.scheduler_enabled, site_id=site_id)

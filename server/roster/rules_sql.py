@@ -18,7 +18,7 @@ from sqlalchemy import SmallInteger, SQLColumnExpression, and_, case, false, lit
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitoring import HeldWindow, Rules, Status, SweepParameters, WindowInstance, local_date
-from monitoring.flags import SEVERITY_NONE
+from monitoring.flags import SEVERITY_NONE, SEVERITY_TEST_POSITIVE
 from server.models import ACTIVE, Subject
 
 
@@ -114,8 +114,9 @@ def starts_later(p: SweepParameters) -> ColumnElement[bool]:
 
 
 def severity(p: SweepParameters) -> ColumnElement[int]:
-    """``monitoring.severity``: 0 high fever, 1 fever, 2 symptoms, 3 nothing abnormal."""
+    """``monitoring.severity``: -1 a positive test, 0 high fever, 1 fever, 2 symptoms, 3 nothing abnormal."""
     return case(
+        (Subject.test_state == "positive", SEVERITY_TEST_POSITIVE),
         (_flagged(Subject.last_high_fever_at, p), 0),
         (_flagged(Subject.last_fever_at, p), 1),
         (_flagged(Subject.last_symptoms_at, p), 2),

@@ -20,6 +20,7 @@ from monitoring import (
     sweep_parameters,
     video_today,
 )
+from monitoring.course import case_flags
 from monitoring.flags import SEVERITY_NONE
 from server.auth.principal import Staff
 from server.errors import Forbidden
@@ -122,7 +123,7 @@ async def active_by_grid(session: AsyncSession) -> dict[int, int]:
 async def roster(
     session: AsyncSession, *, staff: Staff, rules: Rules, now: datetime, grid_id: int | None = None,
     status: Status | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
-    sweep: bool = True,
+    sweep: bool = True, site_id: int | None = None,
 ) -> RosterPage:
     """Most severe first: the abnormal group by severity and name, then missed, due and ok by name.
 
@@ -144,6 +145,9 @@ async def roster(
     found: list[tuple[Subject, int]] = []
     if q and q.strip():
         filters.append(_search(q))
+    if site_id is not None:
+        filters.append(Subject.site_id == site_id)
+    if (q and q.strip()) or site_id is not None:
         rank = rules_sql.status_rank(p)
         found_ranks = select(rank.label("rank")).where(*filters).subquery()
         for rank_value, count in (await session.execute(
@@ -190,7 +194,7 @@ async def roster(
                 phone=subject.phone,
                 grid_id=subject.grid_id,
                 status=STATUS_BY_RANK[rank_value].value,
-                flags=[f.value for f in evaluation.flags],
+                flags=[*case_flags(subject.case_flag, subject.test_state), *(f.value for f in evaluation.flags)],
                 last_reading=last_reading(subject),
                 observation_day=observation_day(subject.start_date, now, rules),
                 duration_days=subject.duration_days,

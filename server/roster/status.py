@@ -73,6 +73,7 @@ def _state(subject: Subject, overrides: dict[str, Any]) -> SubjectState:
         last_checkin_completed_at=value("last_checkin_completed_at"),
         last_checkin_face_seen=value("last_checkin_face_seen"),
         enrolled_at=value("created_at"),
+        test_positive=value("test_state") == "positive",
     )
 
 

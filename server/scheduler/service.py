@@ -36,6 +36,7 @@ from server.notifications.outbox import enqueue_reminders, next_reminder_at, win
 from server.roster import rules_sql
 from server.roster.status import StatusChange, announce_boundary, sweep_statuses
 from server.settings import Settings
+from server.subjects.retention import erase_due
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,12 @@ async def sweep_once(ctx: AppContext, now: datetime, *, full: bool = True) -> li
                 reminders = await enqueue_reminders(session, window=window, settings=settings, now=now)
             await close_orphaned_checkins(session, now=now, settings=settings)
             await purge_expired(session, now=now)
+        if full:
+            # Retention is counted in days: erasing at each full sweep (every boundary) is soon enough.
+            erased = await erase_due(ctx.db, now=now, retention_days=settings.retention_days,
+                                     media_dir=settings.media_dir)
+            if erased:
+                logger.info("erased the personal data of %d closed cases", erased)
         if alerts or reminders:
             logger.info("sweep at %s: %d missed-twice alerts, %d reminders queued", now.isoformat(), alerts,
                         reminders)

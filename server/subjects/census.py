@@ -13,13 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules
+from monitoring.course import Identity, duplicate_of
 from server import i18n, labels, validation
 from server.audit import service as audit
 from server.auth.principal import Staff
 from server.errors import Invalid
 from server.models import Grid, Subject
 from server.subjects.schemas import SubjectCreate
-from server.subjects.service import enrol
+from server.subjects.service import enrol, find_duplicates, identity
 from server.validation import InvalidInput, Problem
 
 MAX_ROWS = 5000
@@ -33,6 +34,7 @@ COLUMNS = {
     "reason": ("reason", "原因", "观察原因"),
     "start_date": ("start_date", "开始日期", "观察开始日期"),
     "duration_days": ("duration_days", "天数", "观察天数"),
+    "last_exposure_date": ("last_exposure_date", "末次暴露日期", "最后接触日期"),
     "address": ("address", "地址", "住址"),
     "id_number": ("id_number", "身份证", "身份证号", "证件号码"),
     "date_of_birth": ("date_of_birth", "出生日期"),
@@ -125,6 +127,7 @@ def _check_row(line: int, row: dict[str, str], grids: dict[str, int]) -> tuple[S
         "grid_id": grid_id or 1, "observation_type": observation_type or "home", "language": language or None,
         "full_name": row.get("full_name", ""), "phone": row.get("phone", ""), "reason": row.get("reason", ""),
         "start_date": _date(row.get("start_date", "")), "duration_days": row.get("duration_days") or None,
+        "last_exposure_date": _date(row.get("last_exposure_date", "")),
         "address": row.get("address") or None, "id_number": row.get("id_number") or None,
         "date_of_birth": _date(row.get("date_of_birth", "")),
     }
@@ -135,10 +138,32 @@ def _check_row(line: int, row: dict[str, str], grids: dict[str, int]) -> tuple[S
     return (None if found else body), found
 
 
+def _duplicates_in_list(bodies: list[tuple[int, SubjectCreate]]) -> list[Problem]:
+    """A person listed twice (the census of one flat taken twice): each later line names the first."""
+    found: list[Problem] = []
+    seen: list[tuple[int, Identity]] = []
+    for line, body in bodies:
+        person = identity(body)
+        first = next((earlier for earlier, other in seen if duplicate_of(person, other)), None)
+        if first is not None:
+            found.append(validation.custom("full_name", "duplicate_in_list", line=line, other=first))
+        seen.append((line, person))
+    return found
+
+
+async def _duplicates_enrolled(session: AsyncSession, bodies: list[tuple[int, SubjectCreate]]) -> list[Problem]:
+    hits = await find_duplicates(session, [identity(body) for _line, body in bodies])
+    return [validation.custom("id_number" if hit[1] == "id_number" else "full_name", f"duplicate_{hit[1]}",
+                              line=line)
+            for (line, _body), hit in zip(bodies, hits, strict=True) if hit is not None]
+
+
 async def import_census(
-    session: AsyncSession, *, actor: Staff, data: bytes, rules: Rules, now: datetime
+    session: AsyncSession, *, actor: Staff, data: bytes, rules: Rules, now: datetime,
+    allow_duplicates: bool = False,
 ) -> list[tuple[int, Subject, str]]:
-    """Enrol everyone on the list in one transaction; returns (line, subject, access code) for each."""
+    """Enrol everyone on the list in one transaction; returns (line, subject, access code) for each.
+    People already under observation (or listed twice) are line errors unless ``allow_duplicates``."""
     rows = read_rows(data)
     grids = (await session.scalars(select(Grid))).all()
     by_name = {g.name: g.id for g in grids} | {str(g.id): g.id for g in grids}
@@ -149,12 +174,17 @@ async def import_census(
         problems += found
         if body is not None:
             bodies.append((line, body))
+    if not allow_duplicates:
+        problems += _duplicates_in_list(bodies) + await _duplicates_enrolled(session, bodies)
+        problems.sort(key=lambda p: p.line or 0)
     if problems:
         raise InvalidInput("The list was not imported: {count} line(s) need fixing. Nothing was enrolled.",
                            count=len({p.line for p in problems}), problems=problems)
     created = []
     for line, body in bodies:
-        subject, code = await enrol(session, actor=actor, body=body, rules=rules, now=now)
+        body.allow_duplicate = allow_duplicates
+        subject, code = await enrol(session, actor=actor, body=body, rules=rules, now=now,
+                                    duplicates_checked=not allow_duplicates)
         created.append((line, subject, code))
     audit.record(session, actor, "subjects.census_imported", count=len(created))
     return created

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from server.fields import DbId, MultilineText, Text
@@ -15,47 +15,85 @@ PHONE_RULE = ("write a mobile (11 digits, e.g. 138 1234 5678), a landline with i
               "or a number abroad starting with +")
 
 Language = Literal["zh_Hans", "zh_Hant", "en"]
+SubjectState = Literal["active", "released", "closed"]
+
+
+def not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise PydanticCustomError("blank", "must not be blank")
+    return value
+
+
+def _phone(value: str) -> str:
+    try:
+        return phones.normalise(value)
+    except phones.NotAPhoneNumber:
+        raise PydanticCustomError("phone", PHONE_RULE) from None
+
+
+def _id_number(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip().upper()
+    if not value.isalnum():
+        raise PydanticCustomError("id_number", "an ID number has only letters and digits")
+    return value
+
+
+# Our own rules raise PydanticCustomError with a type that server/validation.py turns into words.
+Name = Annotated[Text, Field(min_length=1, max_length=100), AfterValidator(not_blank)]
+Phone = Annotated[Text, Field(min_length=1, max_length=32), AfterValidator(_phone)]
+IdNumber = Annotated[Text, Field(max_length=32), AfterValidator(_id_number)]
+Reason = Annotated[Text, Field(min_length=1, max_length=500), AfterValidator(not_blank)]
 
 
 class SubjectCreate(BaseModel):
-    full_name: Text = Field(min_length=1, max_length=100)
-    phone: Text = Field(min_length=1, max_length=32)
+    full_name: Name
+    phone: Phone
     grid_id: DbId
     observation_type: Literal["home", "centralized"]
-    reason: Text = Field(min_length=1, max_length=500)
+    reason: Reason
     start_date: date | None = None
     duration_days: int | None = Field(None, ge=1, le=60)
+    last_exposure_date: date | None = Field(
+        None, description="When given, observation ends OBSERVATION_DAYS after it instead of after "
+                          "start_date + duration_days.")
     address: Text | None = Field(None, max_length=300)
-    id_number: Text | None = Field(None, max_length=32)
+    id_number: IdNumber | None = None
     date_of_birth: date | None = None
     language: Language | None = None
+    site_id: DbId | None = Field(None, description="The centralised observation site (see /sites).")
+    room: Text | None = Field(None, max_length=50)
+    allow_duplicate: bool = Field(
+        False, description="Enrol even though someone under observation has the same ID number, or the same "
+                           "name and phone (recorded in the audit log).")
 
-    # Our own rules raise PydanticCustomError with a type that server/validation.py turns into words.
-    @field_validator("full_name", "reason")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise PydanticCustomError("blank", "must not be blank")
-        return value
 
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        try:
-            return phones.normalise(value)
-        except phones.NotAPhoneNumber:
-            raise PydanticCustomError("phone", PHONE_RULE) from None
+# Corrections a clinician of the person's grid may make; everything else is an administrator's.
+CLINICIAN_EDITABLE = frozenset({"phone", "address", "language"})
 
-    @field_validator("id_number")
-    @classmethod
-    def _id_number(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip().upper()
-        if not value.isalnum():
-            raise PydanticCustomError("id_number", "an ID number has only letters and digits")
-        return value
+
+class SubjectUpdate(BaseModel):
+    """A correction of a person's record: only the fields sent change; ``null`` clears an optional one."""
+
+    full_name: Name | None = None
+    phone: Phone | None = None
+    address: Text | None = Field(None, max_length=300)
+    id_number: IdNumber | None = None
+    date_of_birth: date | None = None
+    language: Language | None = None
+    observation_type: Literal["home", "centralized"] | None = None
+    site_id: DbId | None = None
+    room: Text | None = Field(None, max_length=50)
+
+
+class ExtendCreate(BaseModel):
+    """Move the end of observation later: by ``days``, or restart the count from a new last exposure."""
+
+    days: int | None = Field(None, ge=1, le=60)
+    last_exposure_date: date | None = None
+    reason: Reason
 
 
 class LastReading(BaseModel):
@@ -73,11 +111,18 @@ class SubjectRead(BaseModel):
     start_date: date
     duration_days: int
     planned_end_date: date
+    last_exposure_date: date | None
+    end_date_reason: str | None
     address: str | None
     id_number_masked: str | None
     date_of_birth: date | None
     language: str | None
-    status: Literal["active", "released"]
+    status: SubjectState
+    outcome: str | None = None
+    site_id: int | None = None
+    room: str | None = None
+    case_flag: str | None = None
+    test_state: str | None = None
     roster_status: str | None
     flags: list[str]
     observation_day: int
@@ -135,3 +180,87 @@ class EligibilityRead(BaseModel):
 class ReleaseCreate(BaseModel):
     note: MultilineText | None = Field(None, max_length=2000)
     override: bool = False
+
+
+class ReadmitCreate(BaseModel):
+    reason: Reason
+    last_exposure_date: date | None = None
+
+
+class CertificateRead(BaseModel):
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    start_date: date
+    end_date: date
+    released_on: date
+    issued_at: datetime
+    issuer: str
+    verify_url: str
+    page_url: str
+
+
+class VerificationRead(BaseModel):
+    """All that a checkpoint learns from a verification link."""
+
+    status: Literal["valid", "revoked", "expired"]
+    masked_name: str | None
+    released_on: date
+    issuer: str
+
+
+ActionKind = Literal["referred_fever_clinic", "sample_taken", "moved_to_centralized", "moved_home", "hospitalized",
+                     "suspected_case", "confirmed_case", "ruled_out", "other"]
+
+
+class ActionCreate(BaseModel):
+    """A public-health action. `hospitalized` and `confirmed_case` end home observation (the person is
+    `closed` with that outcome); `referred_fever_clinic` and `suspected_case` flag them on the roster;
+    `ruled_out` clears those flags; the moves change where they are observed."""
+
+    kind: ActionKind
+    note: MultilineText | None = Field(None, max_length=2000)
+    at: AwareDatetime | None = Field(None, description="When it happened (default: now); not in the future.")
+
+
+class ActionRead(BaseModel):
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    kind: str
+    note: str | None
+    at: datetime
+    recorded_by: int | None
+    recorded_at: datetime
+
+
+TestKind = Literal["nucleic_acid", "antigen"]
+TestResultValue = Literal["pending", "negative", "positive"]
+
+
+class LabTestCreate(BaseModel):
+    kind: TestKind
+    sampled_at: AwareDatetime
+    result: TestResultValue = "pending"
+    resulted_at: AwareDatetime | None = None
+    lab: Text | None = Field(None, max_length=100)
+
+
+class LabTestUpdate(BaseModel):
+    result: TestResultValue
+    resulted_at: AwareDatetime | None = None
+    lab: Text | None = Field(None, max_length=100)
+
+
+class LabTestRead(BaseModel):
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    kind: str
+    sampled_at: datetime
+    result: str
+    resulted_at: datetime | None
+    lab: str | None
+    recorded_at: datetime
+
+
+class TransferCreate(BaseModel):
+    grid_id: DbId
+    reason: Reason

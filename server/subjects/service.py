@@ -4,20 +4,37 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring import Rules, evaluate, local_date, observation_day, planned_end_date
+from monitoring import Rules, evaluate, local_date, observation_day
+from monitoring.course import ExtensionRefused, Identity, duplicate_of, enrolment_end, extend
 from server.audit import service as audit
 from server.auth.principal import Staff
 from server.auth.security import hash_access_code, new_access_code
 from server.domain_events import emit
-from server.errors import Invalid, NotFound
+from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.models import ACTIVE, Grid, Subject
+from server.models.case import Site
 from server.roster.status import reevaluate, subject_state
-from server.subjects.schemas import LastReading, SubjectCreate, SubjectRead
+from server.subjects.schemas import (
+    CLINICIAN_EDITABLE,
+    ExtendCreate,
+    LastReading,
+    SubjectCreate,
+    SubjectRead,
+    SubjectState,
+    SubjectUpdate,
+)
+
+
+class Duplicate(Conflict):
+    """The person is already under observation; ``existing_subject_id`` only when the caller may see it."""
+
+    error = "duplicate"
 
 
 def mask_id_number(value: str | None) -> str | None:
@@ -33,15 +50,60 @@ def access_url(public_url: str, code: str) -> str:
     return f"{public_url.rstrip('/')}/s/{code}"
 
 
+def identity(subject: Subject | SubjectCreate) -> Identity:
+    return Identity(full_name=subject.full_name, phone=subject.phone, id_number=subject.id_number)
+
+
+async def find_duplicates(session: AsyncSession, people: list[Identity]) -> list[tuple[Subject, str] | None]:
+    """For each person, someone already under observation who is the same person (and why), or None.
+    One query for the whole list: candidates by ID number or phone (both indexed), then the rule of
+    :func:`monitoring.course.duplicate_of` decides."""
+    phones = {p.phone for p in people}
+    id_numbers = {p.id_number for p in people if p.id_number}
+    candidates: list[Subject] = []
+    if people:
+        match: ColumnElement[bool] = Subject.phone.in_(sorted(phones))
+        if id_numbers:
+            match = match | Subject.id_number.in_(sorted(id_numbers))
+        candidates = list((await session.scalars(
+            select(Subject).where(Subject.state == ACTIVE, match).order_by(Subject.created_at, Subject.id))).all())
+    found: list[tuple[Subject, str] | None] = []
+    for person in people:
+        hit = next(((c, why) for c in candidates if (why := duplicate_of(person, identity(c)))), None)
+        found.append(hit)
+    return found
+
+
+def duplicate_error(actor: Staff, existing: Subject, why: str) -> Duplicate:
+    extra = {"existing_subject_id": str(existing.id)} if actor.sees_grid(existing.grid_id) else {}
+    if why == "id_number":
+        return Duplicate("Someone with this ID number is already under observation.", extra=extra)
+    return Duplicate("Someone with this name and phone number is already under observation.", extra=extra)
+
+
 async def enrol(
-    session: AsyncSession, *, actor: Staff, body: SubjectCreate, rules: Rules, now: datetime
+    session: AsyncSession, *, actor: Staff, body: SubjectCreate, rules: Rules, now: datetime,
+    duplicates_checked: bool = False,
 ) -> tuple[Subject, str]:
-    """Create a subject; returns it with its access code, which exists only in this answer."""
+    """Create a subject; returns it with its access code, which exists only in this answer. Refuses a
+    person already under observation (:class:`Duplicate`) unless ``body.allow_duplicate``."""
     grid = await session.get(Grid, body.grid_id)
     if grid is None:
         raise Invalid("No grid with id {grid_id}.", grid_id=body.grid_id)
-    start = body.start_date or local_date(now, rules)
-    duration = body.duration_days or rules.observation_days
+    today = local_date(now, rules)
+    if body.last_exposure_date is not None and body.last_exposure_date > today:
+        raise Invalid("The last exposure date cannot be in the future.")
+    if body.site_id is not None and await session.get(Site, body.site_id) is None:
+        raise Invalid("No site with id {site_id}.", site_id=body.site_id)
+    duplicate = None if duplicates_checked else (await find_duplicates(session, [identity(body)]))[0]
+    if duplicate is not None and not body.allow_duplicate:
+        raise duplicate_error(actor, *duplicate)
+    start = body.start_date or today
+    end = enrolment_end(start, body.duration_days or rules.observation_days, body.last_exposure_date, rules)
+    duration = (end - start).days
+    if duration < 1:
+        raise Invalid("Counted from the last exposure the observation would already be over; "
+                      "no enrolment is needed.")
     code = new_access_code()
     subject = Subject(
         id=uuid.uuid4(),
@@ -52,7 +114,10 @@ async def enrol(
         reason=body.reason,
         start_date=start,
         duration_days=duration,
-        planned_end_date=planned_end_date(start, duration),
+        planned_end_date=end,
+        last_exposure_date=body.last_exposure_date,
+        site_id=body.site_id,
+        room=body.room,
         address=body.address,
         id_number=body.id_number,
         date_of_birth=body.date_of_birth,
@@ -69,7 +134,11 @@ async def enrol(
     evaluation = reevaluate(session, subject, now=now, rules=rules)
     session.add(subject)
     await session.flush()
-    audit.record(session, actor, "subject.enrolled", subject_id=subject.id, grid_id=grid.id)
+    if duplicate is not None:
+        audit.record(session, actor, "subject.enrolled", subject_id=subject.id, grid_id=grid.id,
+                     duplicate_of=str(duplicate[0].id), duplicate_because=duplicate[1])
+    else:
+        audit.record(session, actor, "subject.enrolled", subject_id=subject.id, grid_id=grid.id)
     emit(session, "subject.enrolled", subject_id=str(subject.id), grid_id=grid.id,
          status=evaluation.status.value, flags=[])
     return subject, code
@@ -117,6 +186,93 @@ async def update_note(session: AsyncSession, *, staff: Staff, subject_id: uuid.U
     return subject
 
 
+def _(message: str) -> str:
+    """Marks a message template for the catalogue; the error handler translates it."""
+    return message
+
+
+_MASKED_IN_AUDIT = {"id_number": mask_id_number}
+
+
+def _audit_value(field: str, value: object) -> object:
+    if value is None:
+        return None
+    if field in _MASKED_IN_AUDIT:
+        return _MASKED_IN_AUDIT[field](str(value))
+    return value.isoformat() if isinstance(value, date) else value
+
+
+REQUIRED_ON_RECORD = {
+    "full_name": _("A record needs a name; it cannot be cleared."),
+    "phone": _("A record needs a phone number; it cannot be cleared."),
+    "observation_type": _("A record needs the place of observation; it cannot be cleared."),
+}
+
+
+async def correct(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID, body: SubjectUpdate,
+                  now: datetime) -> Subject:
+    """Correct a record: only the fields sent change, each change audited with its old and new value.
+    Clinicians correct contact details of people in their grids; the rest is an administrator's."""
+    sent = body.model_fields_set
+    if not staff.is_admin and sent - CLINICIAN_EDITABLE:
+        raise Forbidden("Only an administrator may change {fields}.",
+                        fields=", ".join(sorted(sent - CLINICIAN_EDITABLE)))
+    subject = await get_in_scope(session, staff=staff, subject_id=subject_id, for_update=True)
+    if body.site_id is not None and await session.get(Site, body.site_id) is None:
+        raise Invalid("No site with id {site_id}.", site_id=body.site_id)
+    changes: dict[str, list[object]] = {}
+    for field in sorted(sent):
+        value = getattr(body, field)
+        if value is None and field in REQUIRED_ON_RECORD:
+            raise Invalid(REQUIRED_ON_RECORD[field])
+        old = getattr(subject, field)
+        if old != value:
+            changes[field] = [_audit_value(field, old), _audit_value(field, value)]
+            setattr(subject, field, value)
+    if changes:
+        audit.record(session, staff, "subject.corrected", subject_id=subject.id, changes=changes)
+        emit(session, "subject.updated", subject_id=str(subject.id), grid_id=subject.grid_id,
+             fields=sorted(changes))
+    return subject
+
+
+# monitoring.course's refusals as message templates (the catalogue's msgids).
+EXTENSION_REFUSED = {
+    "extension_needs_one": _("Give either a number of days or a new last exposure date."),
+    "extension_days": _("An extension is 1 to {max} days."),
+    "exposure_in_future": _("The last exposure date cannot be in the future."),
+    "extension_not_later": _("Counted from that exposure the observation would end on {new_end}, not after the "
+                             "planned end {current_end}."),
+}
+
+
+async def extend_observation(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID, body: ExtendCreate,
+                             rules: Rules, now: datetime) -> Subject:
+    """Move the planned end later (never earlier) by days or from a new last exposure."""
+    subject = await get_in_scope(session, staff=staff, subject_id=subject_id, for_update=True)
+    if subject.state != ACTIVE:
+        raise Conflict("This person is no longer under observation.")
+    result = extend(start_date=subject.start_date, current_end=subject.planned_end_date, days=body.days,
+                    last_exposure_date=body.last_exposure_date, today=local_date(now, rules), rules=rules)
+    if isinstance(result, ExtensionRefused):
+        params: dict[str, Any] = dict(result.params)
+        raise Invalid(EXTENSION_REFUSED[result.code], **params)
+    old_end = subject.planned_end_date
+    subject.planned_end_date = result.new_end
+    subject.duration_days = result.duration_days
+    if body.last_exposure_date is not None:
+        subject.last_exposure_date = body.last_exposure_date
+    subject.end_date_reason = body.reason
+    evaluation = reevaluate(session, subject, now=now, rules=rules)
+    audit.record(session, staff, "subject.extended", subject_id=subject.id, old_end=old_end.isoformat(),
+                 new_end=result.new_end.isoformat(), days=body.days,
+                 last_exposure_date=body.last_exposure_date.isoformat() if body.last_exposure_date else None,
+                 reason=body.reason)
+    emit(session, "subject.extended", subject_id=str(subject.id), grid_id=subject.grid_id,
+         status=evaluation.status.value, planned_end_date=result.new_end.isoformat())
+    return subject
+
+
 async def full_names(session: AsyncSession, subject_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not subject_ids:
         return {}
@@ -142,6 +298,9 @@ def last_reading(subject: Subject) -> LastReading | None:
     return LastReading(temperature_c=subject.last_temperature_c, taken_at=subject.last_reading_at)
 
 
+_STATES: dict[str, SubjectState] = {"active": "active", "released": "released", "closed": "closed"}
+
+
 def to_read(subject: Subject, *, now: datetime, rules: Rules) -> SubjectRead:
     active = subject.state == ACTIVE
     evaluation = evaluate(subject_state(subject), now, rules, video_rules=True) if active else None
@@ -155,11 +314,18 @@ def to_read(subject: Subject, *, now: datetime, rules: Rules) -> SubjectRead:
         start_date=subject.start_date,
         duration_days=subject.duration_days,
         planned_end_date=subject.planned_end_date,
+        last_exposure_date=subject.last_exposure_date,
+        end_date_reason=subject.end_date_reason,
         address=subject.address,
         id_number_masked=mask_id_number(subject.id_number),
         date_of_birth=subject.date_of_birth,
         language=subject.language,
-        status="active" if active else "released",
+        status=_STATES[subject.state],
+        outcome=subject.outcome,
+        site_id=subject.site_id,
+        room=subject.room,
+        case_flag=subject.case_flag,
+        test_state=subject.test_state,
         roster_status=evaluation.status.value if evaluation else None,
         flags=[f.value for f in evaluation.flags] if evaluation else [],
         observation_day=observation_day(subject.start_date, now, rules),

@@ -94,7 +94,7 @@ async def _seed(settings: Settings, names: list[str]) -> dict[str, Scenario]:
                 username = f"doc-{key}"
                 await create_user(session, actor=SYSTEM_STAFF, username=username, password=PASSWORD,
                                   role="clinician", grid_ids=[grid.id])
-                person_name = ["赵测试", "钱测试", "孙测试", "李测试"][index % 4]
+                person_name = ["赵测试", "钱测试", "孙测试", "李测试", "周测试"][index % 5]
                 subject, code = await enrol(
                     session, actor=SYSTEM_STAFF, rules=settings.rules, now=utcnow(),
                     body=SubjectCreate(full_name=person_name, phone=f"1370000000{index}", grid_id=grid.id,
@@ -120,7 +120,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = Settings(environment="test", database_url=f"sqlite+aiosqlite:///{folder / 'homewatch.db'}",
                         secret_key=SECRET, public_url=f"http://127.0.0.1:{port}", media_dir=folder / "media",
                         redis_url=None)
-    scenarios = asyncio.run(_seed(settings, ["report", "roster", "small", "live"]))
+    scenarios = asyncio.run(_seed(settings, ["report", "roster", "small", "live", "course"]))
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=2,
                                            lifespan="on"))

@@ -1,8 +1,14 @@
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from itertools import combinations
 from zoneinfo import ZoneInfo
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from monitoring import Flag, Reason, Rules, SubjectState, evaluate, release_eligibility
+from monitoring.release import LabResult, spaced_negatives
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULES = Rules()
@@ -15,8 +21,9 @@ READY = SubjectState(
 )
 
 
-def codes(state: SubjectState, now: datetime = NOW, rules: Rules = RULES) -> list[str]:
-    return [reason.code for reason in release_eligibility(state, now, rules).reasons]
+def codes(state: SubjectState, now: datetime = NOW, rules: Rules = RULES,
+          tests: Sequence[LabResult] = ()) -> list[str]:
+    return [reason.code for reason in release_eligibility(state, now, rules, tests).reasons]
 
 
 def test_a_subject_without_unmet_rules_is_eligible() -> None:
@@ -102,3 +109,46 @@ def test_reasons_stay_hashable_despite_their_params() -> None:
     assert hash(Reason("open_alerts", "1 alert is still open.", {"count": 1})) == hash(
         Reason("open_alerts", "1 alert is still open.", {"count": 2})
     )
+
+
+# The test rule ("released only after repeated testing").
+TESTED = replace(RULES, release_negative_tests=2)
+
+
+def negative(hours_ago: float, kind: str = "nucleic_acid") -> LabResult:
+    return LabResult(kind, NOW - timedelta(hours=hours_ago), "negative")
+
+
+def test_two_negative_tests_a_day_apart_allow_release() -> None:
+    assert codes(READY, rules=TESTED, tests=[negative(2), negative(30)]) == []
+
+
+def test_tests_too_close_together_or_antigen_only_do_not_count() -> None:
+    assert codes(READY, rules=TESTED, tests=[negative(2), negative(20)]) == ["tests_missing"]
+    assert codes(READY, rules=TESTED, tests=[negative(2, "antigen"), negative(30, "antigen")]) == ["tests_missing"]
+    reason = release_eligibility(READY, NOW, TESTED, [negative(2)]).reasons[0]
+    assert reason.params == {"needed": 2, "have": 1}
+
+
+def test_the_latest_negative_must_be_recent_and_no_positive_since_enrolment() -> None:
+    assert codes(READY, rules=TESTED, tests=[negative(80), negative(110)]) == ["test_too_old"]
+    positive = LabResult("antigen", NOW - timedelta(hours=100), "positive")
+    assert codes(READY, rules=TESTED, tests=[negative(2), negative(30), positive]) == ["test_positive"]
+    # A positive result blocks release even where no tests are required.
+    assert codes(READY, tests=[positive]) == ["test_positive"]
+    assert codes(READY, tests=[LabResult("nucleic_acid", NOW, "pending")]) == []
+
+
+@given(st.lists(st.tuples(st.integers(0, 300), st.sampled_from(["negative", "positive", "pending"]),
+                          st.sampled_from(["nucleic_acid", "antigen"])), max_size=8))
+def test_the_chain_of_negatives_is_spaced_and_as_long_as_possible(raw: list[tuple[int, str, str]]) -> None:
+    tests = [LabResult(kind, NOW - timedelta(hours=h), result) for h, result, kind in raw]
+    chain = spaced_negatives(tests, timedelta(hours=24))
+    assert all(t.kind == "nucleic_acid" and t.result == "negative" for t in chain)
+    assert all(a.sampled_at - b.sampled_at >= timedelta(hours=24) for a, b in zip(chain, chain[1:], strict=False))
+    # No spaced chain is longer: brute force over every subset of the negatives.
+    negatives = sorted({t.sampled_at for t in tests if t.kind == "nucleic_acid" and t.result == "negative"},
+                       reverse=True)
+    best = max((n for n in range(len(negatives) + 1) for combo in combinations(negatives, n)
+                if all(a - b >= timedelta(hours=24) for a, b in zip(combo, combo[1:], strict=False))), default=0)
+    assert len(chain) == best

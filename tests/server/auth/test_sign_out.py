@@ -68,7 +68,8 @@ async def _release(app_ctx: AppContext, world: World) -> None:
         subject = await session.get(Subject, world.subject_a.id, with_for_update=True)
         assert subject is not None
         await release.release(session, actor=SYSTEM_ADMIN, subject=subject, note="end of period", override=True,
-                              rules=app_ctx.settings.rules, now=app_ctx.now())
+                              rules=app_ctx.settings.rules, now=app_ctx.now(),
+                              secret_key=app_ctx.settings.secret_key)
 
 
 async def test_a_released_persons_link_works_for_a_few_days_then_shows_when_it_ended(

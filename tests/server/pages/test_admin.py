@@ -266,3 +266,15 @@ async def test_the_audit_log_names_its_details_in_chinese(client: httpx.AsyncCli
         assert all(e in shown for e in expected), (language, details)
         if language != "en":
             assert latin_sentences(details) == [], details
+
+
+async def test_enrolling_someone_already_under_observation_offers_their_record(
+        client: httpx.AsyncClient, app_ctx: AppContext, world: World) -> None:
+    sign_in_staff(client, app_ctx, world.admin)
+    form = {**ENROL, "grid_id": str(world.grid_a.id), "full_name": "王小明", "phone": "13800138000"}
+    response = await post_form(client, "/admin/enrol", "/admin/enrol", form)
+    assert response.status_code == 409
+    assert "同名且同一电话号码的人员已在观察中。" in " ".join(alerts(response))
+    assert f'href="/subjects/{world.subject_a.id}"' in response.text and 'name="allow_duplicate"' in response.text
+    response = await post_form(client, "/admin/enrol", "/admin/enrol", {**form, "allow_duplicate": "1"})
+    assert response.status_code == 200 and "/s/" in response.text

@@ -147,3 +147,22 @@ async def test_control_characters_in_a_field_are_a_line_error(client: httpx.Asyn
     assert response.status_code == 422, response.text
     assert {(p["line"], p["field"], p["code"]) for p in response.json()["errors"]} == {
         (2, "full_name", "string_pattern_mismatch"), (2, "reason", "string_pattern_mismatch")}
+
+
+async def test_duplicates_are_line_errors_unless_allowed(client: httpx.AsyncClient, world: World) -> None:
+    text = HEADER + (
+        "王小明,13800138000,东园社区,居家,返乡,,\n"  # already under observation (name and phone)
+        "张三,13800000001,东园社区,居家,返乡,,510107199001011234\n"
+        "张 三,13800000001,西岭村,居家,返乡,,\n"  # the same person as line 3
+    )
+    response = await _upload(client, world, text)
+    assert response.status_code == 422
+    errors = [(e["line"], e["detail"]) for e in response.json()["errors"]]
+    assert [line for line, _detail in errors] == [2, 4]
+    assert "already under observation" in errors[0][1] and "the same person as on line 3" in errors[1][1]
+    roster = (await client.get("/api/v1/roster", params={"q": "张三"}, headers=world.admin_h)).json()
+    assert roster["items"] == []  # nothing was enrolled
+
+    allowed = await client.post("/api/v1/subjects/import?allow_duplicates=true", headers=world.admin_h,
+                                files={"file": ("census.csv", text.encode(), "text/csv")})
+    assert allowed.status_code == 201 and allowed.json()["created"] == 3

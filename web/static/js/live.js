@@ -71,7 +71,8 @@
   }
 
   const types = ["reading.created", "alert.opened", "alert.acknowledged", "subject.status_changed",
-    "subject.enrolled", "checkin.started", "checkin.completed", "subject.released", "roster.refreshed", "reload"];
+    "subject.enrolled", "checkin.started", "checkin.completed", "subject.released", "subject.updated",
+    "subject.extended", "roster.refreshed", "reload"];
   const source = new EventSource("/api/v1/events");
   source.onopen = () => { banner.hidden = true; };
   source.onerror = () => { banner.textContent = text.down; banner.hidden = false; };
