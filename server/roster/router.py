@@ -23,7 +23,7 @@ async def get_roster(
     q: Annotated[Text | None, Query(max_length=100, description="Part of a name or phone number")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
-    site_id: Annotated[int | None, Query(description="Only people at this centralised observation site")] = None,
+    site_id: Annotated[DbId | None, Query(description="Only people at this centralised observation site")] = None,
 ) -> RosterPage:
     """People under observation in the caller's grids, most severe first (abnormal, missed, due, ok),
     with counts by status for the same filters (the status filter aside). Flags of the case's course
