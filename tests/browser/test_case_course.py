@@ -44,7 +44,7 @@ def test_correct_record_timeline_and_printed_certificate(browser: Browser, site:
     form.get_by_label("手机号").fill("139 1234 5678")
     form.get_by_role("button", name="保存更正").click()
     expect(page.get_by_role("status")).to_contain_text("信息已更正。")
-    expect(page.locator("#profile")).to_contain_text("13912345678")
+    expect(page.locator("#profile")).to_contain_text("139 1234 5678")
 
     # A referral and a negative test, then both on the timeline, newest first.
     actions = page.get_by_test_id("action-form")

@@ -111,7 +111,7 @@ async def test_the_record_page_corrects_and_extends_and_the_person_sees_why(
         "date_of_birth": "1948-05-02", "language": "", "observation_type": "home"})
     assert response.status_code == 303
     page = await client.get(response.headers["location"])
-    assert "信息已更正。" in text(page) and "王晓明" in text(page) and "13900001111" in text(page)
+    assert "信息已更正。" in text(page) and "王晓明" in text(page) and "139 0000 1111" in text(page)
 
     bad = await post_form(client, detail, f"{detail}/edit", {"full_name": "王晓明", "phone": "12ab",
                                                               "observation_type": "home"})
@@ -146,7 +146,7 @@ async def test_a_clinician_sees_only_the_contact_fields_of_the_correction_form(
     assert response.status_code == 303
     async with app_ctx.db.session() as session:
         subject = await session.get(Subject, world.subject_a.id)
-        assert subject is not None and subject.full_name == "王小明" and subject.phone == "13700137000"
+        assert subject is not None and subject.full_name == "王小明" and subject.phone == "+8613700137000"
 
 
 async def test_the_record_page_records_actions_and_tests_and_shows_the_course(

@@ -28,7 +28,7 @@ async def test_admin_corrects_any_field_and_each_change_is_audited_masked(
                                   headers=world.admin_h)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["full_name"], body["phone"], body["observation_type"]) == ("王晓明", "13900001111", "centralized")
+    assert (body["full_name"], body["phone"], body["observation_type"]) == ("王晓明", "+8613900001111", "centralized")
     assert body["id_number_masked"] == "110***********1234" and body["date_of_birth"] == "1948-05-02"
     again = (await client.get(url, headers=world.admin_h)).json()
     assert again["full_name"] == "王晓明" and again["address"] == "东园 3-201"
@@ -37,7 +37,7 @@ async def test_admin_corrects_any_field_and_each_change_is_audited_masked(
     assert entry.actor_name == "admin" and entry.subject_id == world.subject_a.id
     changes = entry.detail["changes"]
     assert changes["full_name"] == ["王小明", "王晓明"]
-    assert changes["phone"] == ["13800138000", "13900001111"]
+    assert changes["phone"] == ["+8613800138000", "+8613900001111"]
     assert changes["id_number"] == [None, "110***********1234"]
     assert "110101199003071234" not in str(entry.detail)
 
@@ -67,7 +67,7 @@ async def test_clinician_corrects_contact_details_in_their_grid_only(client: htt
                                  headers=world.clin_a)
     assert foreign.status_code == 404
     assert (await client.get(f"/api/v1/subjects/{world.subject_b.id}", headers=world.admin_h)).json()["phone"] \
-        == "13900139000"
+        == "+8613900139000"
     assert (await client.patch(own, json={"phone": "13700137000"}, headers=world.subj_a)).status_code in (401, 403)
 
 
