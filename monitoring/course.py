@@ -7,12 +7,13 @@ with the release rules, never by editing a date."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from monitoring.days import planned_end_date
+from monitoring.release import Reason
 from monitoring.rules import Rules
 
 MAX_EXTENSION_DAYS = 60
@@ -31,15 +32,6 @@ def enrolment_end(start_date: date, duration_days: int, last_exposure_date: date
 
 
 @dataclass(frozen=True, slots=True)
-class ExtensionRefused:
-    """Why an extension cannot be applied; the server translates by ``code``."""
-
-    code: str
-    message: str
-    params: Mapping[str, object] = field(default_factory=dict, hash=False)
-
-
-@dataclass(frozen=True, slots=True)
 class Extension:
     new_end: date
     duration_days: int
@@ -48,24 +40,24 @@ class Extension:
 def extend(
     *, start_date: date, current_end: date, days: int | None, last_exposure_date: date | None, today: date,
     rules: Rules,
-) -> Extension | ExtensionRefused:
+) -> Extension | Reason:
     """The new end of an observation extended by ``days`` or restarted by a later ``last_exposure_date``
     (exactly one of them). Refused when it would not move the end later, or names an exposure in the
     future."""
     if (days is None) == (last_exposure_date is None):
-        return ExtensionRefused("extension_needs_one", "Give either a number of days or a new last exposure date.")
+        return Reason("extension_needs_one", "Give either a number of days or a new last exposure date.")
     if days is not None:
         if not 1 <= days <= MAX_EXTENSION_DAYS:
-            return ExtensionRefused("extension_days", f"An extension is 1 to {MAX_EXTENSION_DAYS} days.",
+            return Reason("extension_days", f"An extension is 1 to {MAX_EXTENSION_DAYS} days.",
                                     {"max": MAX_EXTENSION_DAYS})
         new_end = current_end + timedelta(days=days)
     else:
         assert last_exposure_date is not None
         if last_exposure_date > today:
-            return ExtensionRefused("exposure_in_future", "The last exposure date cannot be in the future.")
+            return Reason("exposure_in_future", "The last exposure date cannot be in the future.")
         new_end = end_after_exposure(last_exposure_date, rules)
         if new_end <= current_end:
-            return ExtensionRefused(
+            return Reason(
                 "extension_not_later",
                 f"Counted from that exposure the observation would end on {new_end.isoformat()}, "
                 f"not after the planned end {current_end.isoformat()}.",

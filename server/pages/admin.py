@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from server import i18n, validation
+from server import validation
 from server.audit import service as audit
 from server.auth.principal import Admin
 from server.body_limit import describe_size
@@ -22,11 +22,10 @@ from server.notifications.service import release_candidates
 from server.pages import charts, queries
 from server.pages.rendering import AdminPage, AnyCallerPage, Page, parse_uuid
 from server.roster.service import active_by_grid
-from server.sites.router import SiteCreate
-from server.sites.service import create_site
+from server.sites.schemas import SiteCreate
+from server.sites.service import create_site, site_occupancy
 from server.subjects import census
 from server.subjects import service as subjects
-from server.subjects.course import site_occupancy
 from server.subjects.schemas import SubjectCreate
 from server.users.schemas import UserCreate
 from server.users.service import create_user, list_users, update_user
@@ -37,9 +36,6 @@ AUDIT_PAGE = 50
 REVIEW_LIST = 20
 LANGUAGES = ("zh_Hans", "zh_Hant", "en")
 
-
-def _error_text(page: AnyCallerPage, error: AppError) -> str:
-    return i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
 
 
 def _form_problems(page: AnyCallerPage, error: ValidationError) -> dict[str, Any]:
@@ -88,7 +84,7 @@ async def add_site(page: AdminPage) -> Response:
                               site_problems=problems["problems"], site_form=values)
     except AppError as error:
         await page.session.rollback()
-        return await _summary(page, status_code=error.status_code, site_error=_error_text(page, error),
+        return await _summary(page, status_code=error.status_code, site_error=page.error_text(error),
                               site_form=values)
     return page.redirect("/admin#sites")
 
@@ -112,7 +108,7 @@ async def add_grid(page: AdminPage) -> Response:
     try:
         grid = await create_grid(page.session, actor=page.caller, name=name)
     except AppError as error:
-        return await _grids(page, status_code=error.status_code, error=_error_text(page, error), name=name)
+        return await _grids(page, status_code=error.status_code, error=page.error_text(error), name=name)
     return await _grids(page, created=grid.name)
 
 
@@ -152,7 +148,7 @@ async def add_staff(page: AdminPage) -> Response:
     except ValidationError as error:
         return await _staff(page, status_code=422, form=values, **_form_problems(page, error))
     except AppError as error:
-        return await _staff(page, status_code=error.status_code, error=_error_text(page, error), form=values)
+        return await _staff(page, status_code=error.status_code, error=page.error_text(error), form=values)
     return await _staff(page, created=user.username)
 
 
@@ -169,7 +165,7 @@ async def change_staff(user_id: DbId, page: AdminPage) -> Response:
     try:
         user = await update_user(page.session, actor=page.caller, user_id=user_id, **changes)
     except AppError as error:
-        return await _staff(page, status_code=error.status_code, account_error=_error_text(page, error))
+        return await _staff(page, status_code=error.status_code, account_error=page.error_text(error))
     return await _staff(page, updated=user.username)
 
 
@@ -223,10 +219,10 @@ async def enrol(page: AdminPage) -> Response:
     except ValidationError as error:
         return await _enrol(page, status_code=422, form=values, **_form_problems(page, error))
     except subjects.Duplicate as error:
-        return await _enrol(page, status_code=error.status_code, error=_error_text(page, error), form=values,
+        return await _enrol(page, status_code=error.status_code, error=page.error_text(error), form=values,
                             duplicate_of=error.extra.get("existing_subject_id", ""))
     except AppError as error:
-        return await _enrol(page, status_code=error.status_code, error=_error_text(page, error), form=values)
+        return await _enrol(page, status_code=error.status_code, error=page.error_text(error), form=values)
     return await _card(page, subject, code, new=True)
 
 
@@ -247,7 +243,7 @@ async def enrol_census(page: AdminPage) -> Response:
         problems = error.problems if isinstance(error, validation.InvalidInput) else []
         lines = [page._("Line {line}: {detail}", line=p.line, detail=p.describe(page.locale)) if p.line
                  else p.describe(page.locale) for p in problems]
-        return await _enrol(page, status_code=error.status_code, census_error=_error_text(page, error),
+        return await _enrol(page, status_code=error.status_code, census_error=page.error_text(error),
                             census_errors=lines)
     grids = {g.id: g for g in await list_grids(page.session, staff=page.caller)}
     people = []

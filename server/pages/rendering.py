@@ -216,6 +216,10 @@ class Page(Generic[CallerT]):
     def redirect(self, url: str) -> Response:
         return self._finish(RedirectResponse(url, status_code=303))
 
+    def error_text(self, error: AppError) -> str:
+        """A refusal's message in the page's language, as the API's ``detail`` would give it."""
+        return i18n.error_detail(self.locale, error.message, error.params, error.extra, error.detail)
+
     def template_context(self) -> dict[str, Any]:
         return _base_context(self.request, self.ctx, self.locale, staff=self.staff, subject=self.subject,
                              csrf_token=self.csrf_token)

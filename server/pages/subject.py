@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from monitoring import SYMPTOM_CODES, VideoToday, day_start, local_date, observation_day, todays_windows, video_today
-from server import i18n, labels
+from server import labels
 from server.alerts.service import CALLBACK, open_alert_of_kind, request_callback
 from server.auth.principal import SubjectPrincipal
 from server.auth.service import LinkClosed, sign_out
@@ -22,7 +22,7 @@ from server.errors import AppError, Conflict, Invalid
 from server.models import ACTIVE, CLOSED
 from server.models.checkins import ABANDONED, FAILED
 from server.pages import charts
-from server.pages.rendering import AnyCallerPage, AnyPage, Page, SignInPage, SubjectPage, parse_uuid
+from server.pages.rendering import AnyPage, Page, SignInPage, SubjectPage, parse_uuid
 from server.readings.schemas import ReadingCreate
 from server.readings.service import add_reading, get_reading, list_readings
 from server.roster.status import subject_state
@@ -46,7 +46,7 @@ async def open_personal_link(code: str, page: SignInPage, request: Request) -> R
         return response
     except AppError as error:
         response = page.render("subject/bad_link.html", status_code=error.status_code,
-                               detail=_error_text(page, error))
+                               detail=page.error_text(error))
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
     page.set_cookie(SUBJECT_COOKIE, signed_in.token, max_age=int(ctx.settings.subject_token_days * 86400))
@@ -55,9 +55,6 @@ async def open_personal_link(code: str, page: SignInPage, request: Request) -> R
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
-
-def _error_text(page: AnyCallerPage, error: AppError) -> str:
-    return i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
 
 
 async def _me_context(page: Page[SubjectPrincipal], **extra: Any) -> dict[str, Any]:

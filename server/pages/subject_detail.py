@@ -170,7 +170,7 @@ async def release(subject_id: str, page: AdminPage) -> Response:
                                       secret_key=page.ctx.settings.secret_key)
     except AppError as error:
         if not error.extra.get("reasons"):
-            message = i18n.error_detail(page.locale, error.message, error.params, error.extra, error.detail)
+            message = page.error_text(error)
         else:
             message = page._("Not released: the rules below are not met. Tick “release anyway” and say why "
                              "to release against them.")
@@ -186,6 +186,24 @@ def _form_date(value: str) -> str | None:
 
 def _problems(page: Page[Staff], error: ValidationError) -> list[str]:
     return [p.describe(page.locale) for p in validation.problems(error.errors())]
+
+
+async def _submit(page: Page[Staff], sid: uuid.UUID, run: Callable[[], Awaitable[object]], *, done: str,
+                  anchor: str, form: str, **kept: Any) -> Response:
+    """Runs one of the record page's forms and goes back to its place with a notice; a refusal renders
+    the record again with the reason (``<form>_error``, ``<form>_problems``) and ``kept`` (what was typed)."""
+    try:
+        await run()
+    except ValidationError as error:
+        return await _render(page, sid, status_code=422, **{f"{form}_error": page._("Please correct the form:"),
+                                                            f"{form}_problems": _problems(page, error)}, **kept)
+    except AppError as error:
+        if isinstance(error, NotFound):
+            raise
+        await page.session.rollback()
+        return await _render(page, sid, status_code=error.status_code, **{f"{form}_error": page.error_text(error)},
+                             **kept)
+    return page.redirect(f"/subjects/{sid}?done={done}#{anchor}")
 
 
 @router.post("/subjects/{subject_id}/edit")
@@ -204,20 +222,11 @@ async def correct_record(subject_id: str, page: StaffPage) -> Response:
         sent["date_of_birth"] = _form_date(values["date_of_birth"])
     if "site_id" in sent:
         sent["site_id"] = int(values["site_id"]) if values["site_id"].isdigit() else None
-    try:
-        body = SubjectUpdate(**sent)
-        await correct(page.session, staff=staff, subject_id=sid, body=body, now=page.ctx.now())
-    except ValidationError as error:
-        return await _render(page, sid, status_code=422, edit_error=page._("Please correct the form:"),
-                             edit_problems=_problems(page, error), edit_form=values)
-    except AppError as error:
-        if isinstance(error, NotFound):
-            raise
-        await page.session.rollback()
-        return await _render(page, sid, status_code=error.status_code, edit_form=values,
-                             edit_error=i18n.error_detail(page.locale, error.message, error.params, error.extra,
-                                                          error.detail))
-    return page.redirect(f"/subjects/{sid}?done=corrected#profile")
+
+    async def run() -> None:
+        await correct(page.session, staff=staff, subject_id=sid, body=SubjectUpdate(**sent), now=page.ctx.now())
+
+    return await _submit(page, sid, run, done="corrected", anchor="profile", form="edit", edit_form=values)
 
 
 @router.post("/subjects/{subject_id}/extend")
@@ -225,22 +234,14 @@ async def extend(subject_id: str, page: StaffPage) -> Response:
     form = await page.form()
     sid = _subject_id(subject_id)
     values = {f: str(form.get(f, "")).strip() for f in ("days", "last_exposure_date", "reason")}
-    try:
+
+    async def run() -> None:
         body = ExtendCreate(days=values["days"] or None, reason=values["reason"],
                             last_exposure_date=_form_date(values["last_exposure_date"]))
         await extend_observation(page.session, staff=page.caller, subject_id=sid, body=body,
                                  rules=page.ctx.settings.rules, now=page.ctx.now())
-    except ValidationError as error:
-        return await _render(page, sid, status_code=422, extend_error=page._("Please correct the form:"),
-                             extend_problems=_problems(page, error), extend_form=values)
-    except AppError as error:
-        if isinstance(error, NotFound):
-            raise
-        await page.session.rollback()
-        return await _render(page, sid, status_code=error.status_code, extend_form=values,
-                             extend_error=i18n.error_detail(page.locale, error.message, error.params, error.extra,
-                                                            error.detail))
-    return page.redirect(f"/subjects/{sid}?done=extended#course")
+
+    return await _submit(page, sid, run, done="extended", anchor="course", form="extend", extend_form=values)
 
 
 def _form_datetime(value: str, page: Page[Staff]) -> datetime | None:
@@ -256,20 +257,8 @@ def _form_datetime(value: str, page: Page[Staff]) -> datetime | None:
 
 async def _course_form(page: Page[Staff], sid: uuid.UUID, anchor: str, run: Callable[[], Awaitable[object]],
                        done: str) -> Response:
-    """Runs one of the course forms; a refusal re-renders the record with the reason beside the form."""
-    try:
-        await run()
-    except ValidationError as error:
-        return await _render(page, sid, status_code=422, course_error=page._("Please correct the form:"),
-                             course_problems=_problems(page, error), course_anchor=anchor)
-    except AppError as error:
-        if isinstance(error, NotFound):
-            raise
-        await page.session.rollback()
-        return await _render(page, sid, status_code=error.status_code, course_anchor=anchor,
-                             course_error=i18n.error_detail(page.locale, error.message, error.params, error.extra,
-                                                            error.detail))
-    return page.redirect(f"/subjects/{sid}?done={done}#{anchor}")
+    """A form of the course panels; its refusal shows beside the panel named by ``anchor``."""
+    return await _submit(page, sid, run, done=done, anchor=anchor, form="course", course_anchor=anchor)
 
 
 @router.post("/subjects/{subject_id}/actions")

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, status
-from pydantic import AfterValidator, BaseModel, Field
 
 from server.deps import CurrentAdmin, CurrentStaff, SessionDep
-from server.fields import Text
 from server.sites import service
-from server.subjects.course import site_occupancy
-from server.subjects.schemas import not_blank
+from server.sites.schemas import SiteCreate, SiteRead
 
 router = APIRouter(prefix="/sites", tags=["sites"])
-
-
-class SiteCreate(BaseModel):
-    name: Annotated[Text, Field(min_length=1, max_length=100), AfterValidator(not_blank)]
-    address: Text | None = Field(None, max_length=300)
-
-
-class SiteRead(BaseModel):
-    id: int
-    name: str
-    address: str | None
-    people: int = Field(description="People under observation at the site now.")
 
 
 @router.post("", response_model=SiteRead, status_code=status.HTTP_201_CREATED,
@@ -40,4 +23,4 @@ async def create_site(body: SiteCreate, admin: CurrentAdmin, session: SessionDep
 async def list_sites(staff: CurrentStaff, session: SessionDep) -> list[SiteRead]:
     """Every site with how many people are under observation there (sites are shared by the grids)."""
     return [SiteRead(id=site.id, name=site.name, address=site.address, people=people)
-            for site, people in await site_occupancy(session)]
+            for site, people in await service.site_occupancy(session)]

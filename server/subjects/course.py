@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules, day_start, evaluate
@@ -18,7 +18,7 @@ from server.auth.principal import Staff
 from server.domain_events import emit
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.models import ACTIVE, CLOSED, Alert, Grid, Subject
-from server.models.case import CaseAction, LabTest, Site
+from server.models.case import CaseAction, LabTest
 from server.models.checkins import Checkin
 from server.roster.status import reevaluate, subject_state
 from server.subjects.schemas import ActionCreate, LabTestCreate, LabTestUpdate, TransferCreate
@@ -192,12 +192,3 @@ async def transfer(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID
         emit(session, "subject.transferred", subject_id=str(subject.id), grid_id=grid_id, from_grid=old_grid,
              to_grid=body.grid_id)
     return subject
-
-
-async def site_occupancy(session: AsyncSession) -> list[tuple[Site, int]]:
-    """People under observation per site, for the admin summary."""
-    counts = dict((await session.execute(
-        select(Subject.site_id, func.count()).where(Subject.state == ACTIVE, Subject.site_id.is_not(None))
-        .group_by(Subject.site_id))).all())
-    sites = (await session.scalars(select(Site).order_by(Site.name))).all()
-    return [(site, int(counts.get(site.id, 0))) for site in sites]

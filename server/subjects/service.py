@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring import Rules, evaluate, local_date, observation_day
-from monitoring.course import ExtensionRefused, Identity, duplicate_of, enrolment_end, extend
+from monitoring import Reason, Rules, evaluate, local_date, observation_day
+from monitoring.course import Identity, duplicate_of, enrolment_end, extend
 from server.audit import service as audit
 from server.auth.principal import Staff
 from server.auth.security import hash_access_code, new_access_code
@@ -254,7 +254,7 @@ async def extend_observation(session: AsyncSession, *, staff: Staff, subject_id:
         raise Conflict("This person is no longer under observation.")
     result = extend(start_date=subject.start_date, current_end=subject.planned_end_date, days=body.days,
                     last_exposure_date=body.last_exposure_date, today=local_date(now, rules), rules=rules)
-    if isinstance(result, ExtensionRefused):
+    if isinstance(result, Reason):
         params: dict[str, Any] = dict(result.params)
         raise Invalid(EXTENSION_REFUSED[result.code], **params)
     old_end = subject.planned_end_date
