@@ -61,6 +61,7 @@ class Flag(StrEnum):
     high_fever = "high_fever"
     fever = "fever"
     symptoms = "symptoms"
+    callback_requested = "callback_requested"
     missed_reading = "missed_reading"
     due = "due"
     ready_for_release = "ready_for_release"
@@ -110,26 +111,34 @@ def _within(moment: datetime | None, now: datetime, lookback: timedelta) -> bool
     return moment is not None and moment > now - lookback
 
 
+# The stored severity orders the roster's first group (everyone below SEVERITY_NONE needs attention);
+# the database's partial indexes and counters carry "< 3" and "= 3", so nothing-abnormal stays 3 and new
+# levels go below it.
+SEVERITY_TEST_POSITIVE = -2
+SEVERITY_HIGH_FEVER = -1
+SEVERITY_FEVER = 0
+SEVERITY_SYMPTOMS = 1
+SEVERITY_CALLBACK = 2
 SEVERITY_NONE = 3
 
 
-SEVERITY_TEST_POSITIVE = -1
-
-
 def severity(state: SubjectState, now: datetime, rules: Rules) -> int:
-    """Order within the roster's abnormal group: -1 a positive test (whatever the thermometer says),
-    0 high fever, 1 fever, 2 symptoms, 3 nothing abnormal.
+    """Order within the roster's first group, the people who need attention: a positive test (whatever
+    the thermometer says), high fever, fever, symptoms, a call-back request nobody has handled yet;
+    then SEVERITY_NONE, nothing abnormal (their status follows from their windows: missed, due, ok).
 
     The SQL sweep mirrors it with the same cut-off, ``now - rules.flag_lookback``."""
     if state.test_positive:
         return SEVERITY_TEST_POSITIVE
     lookback = rules.flag_lookback
     if _within(state.last_high_fever_at, now, lookback):
-        return 0
+        return SEVERITY_HIGH_FEVER
     if _within(state.last_fever_at, now, lookback):
-        return 1
+        return SEVERITY_FEVER
     if _within(state.last_symptoms_at, now, lookback):
-        return 2
+        return SEVERITY_SYMPTOMS
+    if state.callback_requested:
+        return SEVERITY_CALLBACK
     return SEVERITY_NONE
 
 
@@ -190,6 +199,8 @@ def evaluate(
         raised.add(Flag.fever)
     if _within(state.last_symptoms_at, now, lookback):
         raised.add(Flag.symptoms)
+    if state.callback_requested:
+        raised.add(Flag.callback_requested)
     # A window counts as missed only if the person was enrolled in good time before it closed: someone
     # enrolled at 15:00 has not missed the morning window and must not land on the roster as "missed".
     if _missing(sweep.closed, state):

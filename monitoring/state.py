@@ -35,6 +35,9 @@ class SubjectState:
     enrolled_at: datetime | None = None
     # A positive test in this observation (monitoring.course.lab_state): abnormal and first on the roster.
     test_positive: bool = False
+    # The person asked to be called back and no clinician has acknowledged it yet: they need attention
+    # (after fevers and symptoms, before missed readings) whatever the thermometer says.
+    callback_requested: bool = False
 
     def __post_init__(self) -> None:
         for name in (

@@ -19,7 +19,7 @@ TONES = {
     "abnormal": "danger", "missed": "warning", "due": "info", "ok": "ok",
     "high_fever": "danger", "fever": "danger", "symptoms": "danger", "missed_reading": "warning",
     "ready_for_release": "ok", "no_video_today": "warning", "video_unclear": "warning",
-    "released": "neutral", "callback_request": "warning", "missed_twice": "warning",
+    "released": "neutral", "callback_request": "warning", "callback_requested": "warning", "missed_twice": "warning",
 }
 
 
@@ -43,6 +43,7 @@ def flag(_: T, code: str) -> str:
         "high_fever": _("High fever"),
         "fever": _("Fever"),
         "symptoms": _("Symptoms"),
+        "callback_requested": _("Asked to be called back"),
         "missed_reading": _("Missed reading"),
         "due": _("Reading due"),
         "ready_for_release": _("Ready for release"),

@@ -37,6 +37,8 @@ async def open_alert(session: AsyncSession, *, actor: Actor, subject: Subject, k
                   symptoms=list(reading.symptoms) if reading else [])
     session.add(alert)
     subject.open_alerts += 1
+    if kind == CALLBACK:
+        subject.callback_requested_at = now
     evaluation = reevaluate(session, subject, now=now, rules=rules)
     await session.flush()
     audit.record(session, actor, "alert.opened", subject_id=subject.id, alert_id=str(alert.id), kind=kind)
@@ -97,6 +99,8 @@ async def acknowledge(session: AsyncSession, *, staff: Staff, alert_id: uuid.UUI
     alert.acknowledged_by = staff.db_user_id
     alert.note = note.strip() or None
     subject.open_alerts = max(0, subject.open_alerts - 1)
+    if alert.kind == CALLBACK:
+        subject.callback_requested_at = None
     evaluation = reevaluate(session, subject, now=now, rules=rules)
     audit.record(session, staff, "alert.acknowledged", subject_id=subject.id, alert_id=str(alert.id),
                  note=alert.note)

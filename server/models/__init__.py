@@ -121,8 +121,8 @@ class Subject(Base):
 
     # Summary of readings and alerts (see monitoring.SubjectState). No status is stored: missed and due
     # change whenever a window opens or closes and are derived from the filled windows at read time
-    # (server/roster/rules_sql.py); the severity is what readings change: 0 high fever, 1 fever,
-    # 2 symptoms (the abnormal group), 3 nothing abnormal (monitoring.severity).
+    # (server/roster/rules_sql.py); the severity is what readings, tests and call-back requests change:
+    # below 3 the group that needs attention, most severe lowest; 3 nothing abnormal (monitoring.severity).
     severity: Mapped[int] = mapped_column(SmallInteger, default=3, server_default=text("3"))
     last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_temperature_c: Mapped[float | None] = mapped_column(Float)
@@ -132,6 +132,8 @@ class Subject(Base):
     filled_window_1: Mapped[datetime | None] = mapped_column(UTCDateTime)
     filled_window_2: Mapped[datetime | None] = mapped_column(UTCDateTime)
     open_alerts: Mapped[int] = mapped_column(Integer, default=0)
+    # The open "please call me back" request, cleared when a clinician acknowledges it.
+    callback_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_checkin_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_checkin_face_seen: Mapped[bool | None] = mapped_column(Boolean)
 

@@ -18,7 +18,14 @@ from sqlalchemy import SmallInteger, SQLColumnExpression, and_, case, false, lit
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitoring import HeldWindow, Rules, Status, SweepParameters, WindowInstance, local_date
-from monitoring.flags import SEVERITY_NONE, SEVERITY_TEST_POSITIVE
+from monitoring.flags import (
+    SEVERITY_CALLBACK,
+    SEVERITY_FEVER,
+    SEVERITY_HIGH_FEVER,
+    SEVERITY_NONE,
+    SEVERITY_SYMPTOMS,
+    SEVERITY_TEST_POSITIVE,
+)
 from server.models import ACTIVE, Subject
 
 
@@ -114,12 +121,14 @@ def starts_later(p: SweepParameters) -> ColumnElement[bool]:
 
 
 def severity(p: SweepParameters) -> ColumnElement[int]:
-    """``monitoring.severity``: -1 a positive test, 0 high fever, 1 fever, 2 symptoms, 3 nothing abnormal."""
+    """``monitoring.severity``: a positive test, high fever, fever, symptoms, a call-back request,
+    nothing abnormal (``SEVERITY_*``, most severe lowest)."""
     return case(
         (Subject.test_state == "positive", SEVERITY_TEST_POSITIVE),
-        (_flagged(Subject.last_high_fever_at, p), 0),
-        (_flagged(Subject.last_fever_at, p), 1),
-        (_flagged(Subject.last_symptoms_at, p), 2),
+        (_flagged(Subject.last_high_fever_at, p), SEVERITY_HIGH_FEVER),
+        (_flagged(Subject.last_fever_at, p), SEVERITY_FEVER),
+        (_flagged(Subject.last_symptoms_at, p), SEVERITY_SYMPTOMS),
+        (Subject.callback_requested_at.is_not(None), SEVERITY_CALLBACK),
         else_=SEVERITY_NONE,
     )
 

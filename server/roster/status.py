@@ -1,7 +1,8 @@
 """What is stored of a subject's status, and how time is applied to it.
 
 Only what readings, alerts and check-ins change is stored: the filled windows, the fever and symptom
-times, and the severity (0 high fever, 1 fever, 2 symptoms: the abnormal group; 3 nothing abnormal).
+times, the call-back request, and the severity (``monitoring.severity``: below 3 the group that needs
+attention, 3 nothing abnormal).
 Missed and due change whenever a window opens or closes, for nearly everyone at once; they are derived
 at read time from the filled windows and the clock by the SQL twins in :mod:`server.roster.rules_sql`
 (the roster, its filters, order and counts) or by ``monitoring.evaluate`` (one person). Storing them made
@@ -74,6 +75,7 @@ def _state(subject: Subject, overrides: dict[str, Any]) -> SubjectState:
         last_checkin_face_seen=value("last_checkin_face_seen"),
         enrolled_at=value("created_at"),
         test_positive=value("test_state") == "positive",
+        callback_requested=value("callback_requested_at") is not None,
     )
 
 

@@ -26,6 +26,14 @@ from monitoring import (
     video_today,
     windows_on,
 )
+from monitoring.flags import (
+    SEVERITY_CALLBACK,
+    SEVERITY_FEVER,
+    SEVERITY_HIGH_FEVER,
+    SEVERITY_NONE,
+    SEVERITY_SYMPTOMS,
+    SEVERITY_TEST_POSITIVE,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULES = Rules()
@@ -388,11 +396,30 @@ def test_a_roster_can_share_one_sweep_between_subjects() -> None:
         evaluate(MORNING_DONE, MIDDAY + ONE_US, RULES, sweep=parameters)
 
 
-def test_severity_orders_high_fever_then_fever_then_symptoms() -> None:
+def test_severity_orders_high_fever_then_fever_then_symptoms_then_a_callback_request() -> None:
     now = sh(3, 12)
-    assert severity(state(last_fever_at=sh(3, 8), last_high_fever_at=sh(3, 8)), now, RULES) == 0
-    assert severity(state(last_fever_at=sh(3, 8), last_symptoms_at=sh(3, 9)), now, RULES) == 1
-    assert severity(state(last_symptoms_at=sh(3, 9)), now, RULES) == 2
-    assert severity(state(last_fever_at=sh(2, 11), last_high_fever_at=sh(2, 11)), now, RULES) == 3  # aged out
+    high = severity(state(last_fever_at=sh(3, 8), last_high_fever_at=sh(3, 8)), now, RULES)
+    fever = severity(state(last_fever_at=sh(3, 8), last_symptoms_at=sh(3, 9)), now, RULES)
+    symptoms = severity(state(last_symptoms_at=sh(3, 9)), now, RULES)
+    callback = severity(state(callback_requested=True), now, RULES)
+    assert (high, fever, symptoms, callback) == (SEVERITY_HIGH_FEVER, SEVERITY_FEVER, SEVERITY_SYMPTOMS,
+                                                 SEVERITY_CALLBACK)
+    assert SEVERITY_TEST_POSITIVE < high < fever < symptoms < callback < SEVERITY_NONE
+    assert severity(state(last_fever_at=sh(2, 11), last_high_fever_at=sh(2, 11)), now, RULES) == SEVERITY_NONE
     assert severity(state(last_fever_at=sh(2, 11), last_high_fever_at=sh(2, 11), last_symptoms_at=sh(3, 9)),
-                    now, RULES) == 2
+                    now, RULES) == SEVERITY_SYMPTOMS
+    # A fever outranks the request it came with; the request keeps the person up once the fever ages out.
+    assert severity(state(last_fever_at=sh(3, 8), callback_requested=True), now, RULES) == SEVERITY_FEVER
+    assert severity(state(last_fever_at=sh(2, 11), callback_requested=True), now, RULES) == SEVERITY_CALLBACK
+
+
+def test_a_callback_request_needs_attention_before_a_missed_reading_and_never_ages_out() -> None:
+    # Nothing reported all day, and asked to be called: first group, flagged both ways.
+    asked = state(callback_requested=True)
+    for moment in (sh(3, 12), sh(5, 12)):
+        evaluation = evaluate(asked, moment, RULES)
+        assert evaluation.status is Status.abnormal
+        assert Flag.callback_requested in evaluation.flags and Flag.missed_reading in evaluation.flags
+        assert evaluation.flags.index(Flag.callback_requested) < evaluation.flags.index(Flag.missed_reading)
+    assert evaluate(state(), sh(3, 12), RULES).status is Status.missed
+    assert evaluate(replace(asked, released=True), sh(3, 12), RULES).flags == ()

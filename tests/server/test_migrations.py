@@ -89,7 +89,7 @@ async def test_derived_status_migration_carries_people_and_counts_both_ways(db_u
                 "access_code_issued_at": at, "state": "active", "release_override": False, "status_rank": rank,
                 "severity": severity, "filled_window_1": w1, "filled_window_2": w2, "open_alerts": 0,
                 "created_at": at} for i, (grid, severity, rank, w1, w2) in enumerate(people)])
-        await _alembic(db_url, "upgrade", "heads")
+        await _alembic(db_url, "upgrade", "0011")
         async with database.engine.connect() as connection:
             kept = (await connection.execute(text(
                 "SELECT grid_id, severity, n FROM roster_counts WHERE n <> 0 ORDER BY 1, 2, 3"))).all()
@@ -105,4 +105,68 @@ async def test_derived_status_migration_carries_people_and_counts_both_ways(db_u
         assert [tuple(row) for row in old] == [(1, 0, 1), (1, 3, 2), (2, 0, 1), (2, 3, 2)]
         await _alembic(db_url, "upgrade", "heads")
     finally:
+        await database.dispose()
+
+
+async def test_callback_migration_ranks_open_requests_and_moves_the_abnormal_levels_both_ways(db_url: str) -> None:
+    # 0012 adds a severity level for an unhandled call-back request between symptoms and nothing
+    # abnormal: the abnormal levels move down by one, a calm person with an open request gets the new
+    # level, and the counters follow the people there and back.
+    await _alembic(db_url, "downgrade", "0011")
+    database = Database.from_url(db_url)
+    at = datetime(2026, 3, 9, tzinfo=UTC)
+    people = [(-1, False), (0, False), (1, True), (2, False), (3, True), (3, False)]  # severity, open request
+    grids = sa.table("grids", sa.column("id", sa.Integer), sa.column("name", sa.String),
+                     sa.column("created_at", UTCDateTime))
+    subjects = sa.table("subjects", *[sa.column(name, type_) for name, type_ in [
+        ("id", sa.Uuid), ("grid_id", sa.Integer), ("full_name", sa.String), ("phone", sa.String),
+        ("observation_type", sa.String), ("reason", sa.String), ("start_date", sa.Date),
+        ("duration_days", sa.Integer), ("planned_end_date", sa.Date), ("access_code_hash", sa.String),
+        ("access_code_version", sa.Integer), ("access_code_issued_at", UTCDateTime), ("state", sa.String),
+        ("release_override", sa.Boolean), ("severity", sa.SmallInteger), ("open_alerts", sa.Integer),
+        ("created_at", UTCDateTime)]])
+    alerts = sa.table("alerts", *[sa.column(name, type_) for name, type_ in [
+        ("id", sa.Uuid), ("subject_id", sa.Uuid), ("grid_id", sa.Integer), ("kind", sa.String),
+        ("symptoms", sa.JSON), ("status", sa.String), ("opened_at", UTCDateTime)]])
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(grids.insert(), [{"id": 1, "name": "g1", "created_at": at}])
+            await connection.execute(subjects.insert(), [{
+                "id": uuid.UUID(int=i + 1), "grid_id": 1, "full_name": f"p{i}", "phone": "1",
+                "observation_type": "home", "reason": "r", "start_date": date(2026, 3, 9), "duration_days": 14,
+                "planned_end_date": date(2026, 3, 23), "access_code_hash": f"c{i}", "access_code_version": 1,
+                "access_code_issued_at": at, "state": "active", "release_override": False, "severity": severity,
+                "open_alerts": 2 if asked else 1, "created_at": at} for i, (severity, asked) in enumerate(people)])
+            await connection.execute(alerts.insert(), [
+                {"id": uuid.uuid4(), "subject_id": uuid.UUID(int=i + 1), "grid_id": 1, "kind": kind, "symptoms": [],
+                 "status": "open", "opened_at": at}
+                for i, (_severity, asked) in enumerate(people)
+                for kind in (["callback_request", "fever"] if asked else ["fever"])])
+            # A request already handled does not count.
+            await connection.execute(alerts.insert(), [{
+                "id": uuid.uuid4(), "subject_id": uuid.UUID(int=6), "grid_id": 1, "kind": "callback_request",
+                "symptoms": [], "status": "acknowledged", "opened_at": at}])
+
+        async def stored() -> tuple[list[tuple[int, bool]], list[tuple[int, int]]]:
+            async with database.engine.connect() as connection:
+                rows = (await connection.execute(text(
+                    "SELECT severity, callback_requested_at IS NOT NULL FROM subjects ORDER BY id"))).all()
+                counts = (await connection.execute(text(
+                    "SELECT severity, n FROM roster_counts WHERE n <> 0 ORDER BY 1"))).all()
+            return [(int(a), bool(b)) for a, b in rows], [(int(a), int(b)) for a, b in counts]
+
+        await _alembic(db_url, "upgrade", "0012")
+        people_after, counts_after = await stored()
+        assert people_after == [(-2, False), (-1, False), (0, True), (1, False), (2, True), (3, False)]
+        assert counts_after == [(-2, 1), (-1, 1), (0, 1), (1, 1), (2, 1), (3, 1)]
+
+        await _alembic(db_url, "downgrade", "0011")
+        async with database.engine.connect() as connection:
+            back = (await connection.execute(text("SELECT severity FROM subjects ORDER BY id"))).scalars().all()
+            counts_back = (await connection.execute(text(
+                "SELECT severity, n FROM roster_counts WHERE n <> 0 ORDER BY 1"))).all()
+        assert list(back) == [severity for severity, _asked in people]
+        assert [tuple(row) for row in counts_back] == [(-1, 1), (0, 1), (1, 1), (2, 1), (3, 2)]
+    finally:
+        await _alembic(db_url, "upgrade", "heads")
         await database.dispose()

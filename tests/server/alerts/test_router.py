@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import httpx
 
+from server.alerts.service import request_callback
 from tests.factories import World
 
 
@@ -53,3 +54,29 @@ async def test_an_alert_opened_by_a_reading_is_audited_after_the_reading(client:
         ("subject", "王小明", alert["id"], "high_fever")]
     actions = [e["action"] for e in entries]
     assert actions.index("alert.opened") < actions.index("reading.created")  # newest first
+
+
+async def test_a_callback_request_is_a_flag_ranked_before_missed_until_a_clinician_handles_it(
+        client: httpx.AsyncClient, world: World) -> None:
+    # subject_a has a normal reading, subject_b (another grid) none: the admin's roster ranks the person
+    # who asked to be called above both, with a flag of its own and a count in the first group.
+    await client.post("/api/v1/readings", headers=world.subj_a, json={"temperature_c": 36.6})
+    async with world.ctx.db.session() as session:
+        await request_callback(session, subject_id=world.subject_b.id, now=world.ctx.now(),
+                               rules=world.ctx.settings.rules)
+
+    roster = (await client.get("/api/v1/roster", headers=world.admin_h)).json()
+    first = roster["items"][0]
+    assert first["subject_id"] == str(world.subject_b.id) and first["status"] == "abnormal"
+    assert "callback_requested" in first["flags"]
+    assert roster["counts"]["abnormal"] == 1
+    assert all("callback_requested" not in item["flags"] for item in roster["items"][1:])
+
+    alert = (await client.get("/api/v1/alerts", params={"status": "open"}, headers=world.clin_b)).json()[0]
+    assert alert["kind"] == "callback_request"
+    assert (await client.post(f"/api/v1/alerts/{alert['id']}/ack", json={"note": "已回电"},
+                              headers=world.clin_b)).status_code == 200
+    roster = (await client.get("/api/v1/roster", headers=world.clin_b)).json()
+    [item] = roster["items"]
+    assert "callback_requested" not in item["flags"] and item["status"] != "abnormal"
+    assert roster["counts"]["abnormal"] == 0

@@ -117,6 +117,7 @@ def person(draw: st.DrawFn, rules: Rules, now: datetime) -> Subject:
         last_symptoms_at=draw(moment), filled_window_1=filled[0] if filled else None,
         filled_window_2=filled[1] if len(filled) > 1 else None, created_at=enrolled,
         test_state=draw(st.sampled_from([None, None, None, "pending", "positive"])),
+        callback_requested_at=draw(st.sampled_from([None, None, now - timedelta(hours=30)])),
     )
     # Stored as the rules say at `now`: what readings and the sweep keep it at.
     subject.severity = severity(subject_state(subject), now, rules)
