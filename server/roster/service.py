@@ -24,7 +24,7 @@ from monitoring.course import case_flags
 from monitoring.flags import SEVERITY_NONE
 from server.auth.principal import Staff
 from server.errors import Forbidden
-from server.models import ACTIVE, NO_WINDOW, Alert, RosterCount, Subject
+from server.models import ACTIVE, NO_WINDOW, Alert, Reading, RosterCount, Subject
 from server.roster import rules_sql
 from server.roster.schemas import RosterCounts, RosterItem, RosterPage
 from server.roster.status import STATUS_BY_RANK, refresh_stale_statuses, subject_state
@@ -216,21 +216,27 @@ async def _why_flagged(session: AsyncSession, subject_ids: list[uuid.UUID], *, n
     the cost follows the page size, not the district's."""
     if not subject_ids:
         return {}
+    cutoff = now - rules.flag_lookback
+    # The flag counts a fever by when it was taken (a reading sent late from an offline phone, or
+    # entered afterwards by staff, is backdated), so the time shown is the reading's, not the alert's.
+    # An alert is opened on receipt, never before the reading was taken: opened_at > cutoff bounds the
+    # read by the index and keeps every fever the flag can still count.
     rows = await session.execute(
-        select(Alert.subject_id, Alert.kind, Alert.status, Alert.temperature_c, Alert.opened_at)
+        select(Alert.subject_id, Alert.kind, Alert.status, Alert.temperature_c,
+               func.coalesce(Reading.taken_at, Alert.opened_at))
+        .outerjoin(Reading, Reading.id == Alert.reading_id)
         .where(Alert.subject_id.in_(subject_ids),
-               or_(Alert.status == "open",
-                   and_(Alert.kind.in_(FEVER_KINDS), Alert.opened_at > now - rules.flag_lookback)))
+               or_(Alert.status == "open", and_(Alert.kind.in_(FEVER_KINDS), Alert.opened_at > cutoff)))
     )
     peaks: dict[uuid.UUID, LastReading] = {}
     kinds: dict[uuid.UUID, list[str]] = {}
-    for subject_id, kind, status, temperature, opened_at in rows.all():
+    for subject_id, kind, status, temperature, taken_at in rows.all():
         if status == "open" and kind not in kinds.setdefault(subject_id, []):
             kinds[subject_id].append(kind)
-        if kind in FEVER_KINDS and temperature is not None and opened_at > now - rules.flag_lookback:
+        if kind in FEVER_KINDS and temperature is not None and taken_at > cutoff:
             best = peaks.get(subject_id)
-            if best is None or (temperature, opened_at) > (best.temperature_c, best.taken_at):
-                peaks[subject_id] = LastReading(temperature_c=temperature, taken_at=opened_at)
+            if best is None or (temperature, taken_at) > (best.temperature_c, best.taken_at):
+                peaks[subject_id] = LastReading(temperature_c=temperature, taken_at=taken_at)
     return {sid: (peaks.get(sid), sorted(kinds.get(sid, []))) for sid in subject_ids}
 
 

@@ -188,3 +188,20 @@ def test_the_person_hangs_up_and_the_clinicians_page_ends_the_call_within_2_s(br
     finally:
         phone.close()
         desk.close()
+
+
+def test_the_person_closes_the_page_mid_call_and_the_clinicians_page_ends_it_within_2_s(
+        browser: Browser, site: Site, screenshots: Path) -> None:
+    # No hang-up button: the phone's page simply goes away (closed, or the browser killed).
+    phone, desk, person, doctor = _connected_call(browser, site, "person-leaves", screenshots)
+    try:
+        assert live_tracks(doctor) > 0
+        started = time.monotonic()
+        person.close()
+        expect(doctor.locator("body")).to_have_attribute("data-watch-state", "ended", timeout=10_000)
+        _within(CALL_LIMIT_S, started, "the clinician's page seeing the person's page close")
+        expect(doctor.get_by_role("status")).to_contain_text("已挂断")
+        assert live_tracks(doctor) == 0
+    finally:
+        phone.close()
+        desk.close()

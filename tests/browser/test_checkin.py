@@ -1,4 +1,5 @@
-"""A self check-in through the real page with Chromium's fake camera, watched live by a clinician."""
+"""A self check-in through the real page with Chromium's fake camera, watched live by a clinician whose
+page sees the check-in end."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from server.subjects.schemas import SubjectCreate
 from server.subjects.service import enrol
 from server.users.service import create_user
 from tests.browser.conftest import PASSWORD, Site
+from tests.browser.measure import TRACK_MEDIA, live_tracks
 
 pytestmark = [pytest.mark.browser, pytest.mark.webrtc, pytest.mark.xdist_group("browser")]
 
@@ -56,6 +58,7 @@ def test_self_checkin_through_the_page_is_watched_live_by_a_clinician(browser: B
         expect(person.get_by_role("heading", name="请正对镜头")).to_be_visible()
 
         doctor = desk.new_page()
+        doctor.add_init_script(TRACK_MEDIA)
         doctor.set_default_timeout(15_000)
         doctor.goto(f"{site.base_url}/login")
         doctor.get_by_label("用户名").fill(clinician)
@@ -73,7 +76,15 @@ def test_self_checkin_through_the_page_is_watched_live_by_a_clinician(browser: B
 
         expect(person.get_by_role("heading", name="把体温计对准镜头")).to_be_visible(timeout=12_000)
         expect(person.locator("body")).to_have_attribute("data-checkin-state", "received", timeout=25_000)
+        finished = time.monotonic()
         expect(person.get_by_role("status")).to_contain_text("已收到视频打卡")
+        # The watch page hears the end from the event stream: it says so, leaves the frozen picture
+        # and gives back its microphone within 2 s.
+        expect(doctor.locator("body")).to_have_attribute("data-watch-state", "ended", timeout=5_000)
+        took = time.monotonic() - finished
+        assert took < 2, f"the watch page saw the end after {took:.2f} s"
+        expect(doctor.locator("#status")).to_have_text("视频打卡已结束。")
+        assert live_tracks(doctor) == 0
 
         doctor.goto(f"{site.base_url}/subjects/{subject_id}")
         checkins = doctor.locator("#checkins")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -172,3 +172,16 @@ async def test_a_flag_shows_the_fever_that_raised_it_and_open_alerts_are_named(
                if i["subject_id"] == str(world.subject_a.id)]
     assert later["flag_temperature"] is None
     assert later["open_alert_kinds"] == ["fever", "high_fever"]
+
+
+async def test_the_fever_beside_a_flag_carries_the_time_it_was_taken_not_when_it_arrived(
+        client: httpx.AsyncClient, world: World, app_ctx: AppContext, clock: Clock) -> None:
+    # A phone that was offline sends this morning's 38.9 °C two hours late.
+    taken = app_ctx.now() - timedelta(hours=2)
+    response = await client.post("/api/v1/readings", headers=world.subj_a,
+                                 json={"temperature_c": 38.9, "taken_at": taken.isoformat()})
+    assert response.status_code == 201, response.text
+    [item] = [i for i in (await client.get("/api/v1/roster", headers=world.clin_a)).json()["items"]
+              if i["subject_id"] == str(world.subject_a.id)]
+    assert item["flag_temperature"]["temperature_c"] == 38.9
+    assert datetime.fromisoformat(item["flag_temperature"]["taken_at"]) == taken

@@ -197,12 +197,18 @@
       if (event.detail && event.detail.call_id === callId) { ending(text("call_ended_by_clinic")); }
     };
     document.addEventListener("homewatch:call-ended", onRemoteEnd);
-    $("hangup").onclick = function () {
+    var tellClinic = function () {
       fetch("/api/v1/me/call/" + callId + "/end",
         { method: "POST", credentials: "same-origin", keepalive: true, headers: { "X-CSRF-Token": csrfToken() } })
         .catch(function () {});
+    };
+    $("hangup").onclick = function () {
+      tellClinic();
       ending(text("call_ended"));
     };
+    // Closing the page or the browser mid-call is a hang-up too: say so while the page can (keepalive),
+    // so the clinician is not left looking at a frozen picture until the media times out.
+    window.addEventListener("pagehide", tellClinic);
     try {
       var opening = openSession(callId);
       opening.catch(function () {});
@@ -232,6 +238,7 @@
       }
     } finally {
       document.removeEventListener("homewatch:call-ended", onRemoteEnd);
+      window.removeEventListener("pagehide", tellClinic);
       window.homewatchActiveCall = null;
       closeSession();
       $("preview").classList.remove("corner");
