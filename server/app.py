@@ -22,13 +22,15 @@ from server.checkins.router import router as checkins_router
 from server.context import AppContext
 from server.db import UNREACHABLE_ERRORS, Database, database_unreachable
 from server.deps import refuse_cross_site_cookie_writes
-from server.errors import AppError, Unavailable
+from server.errors import AppError, NotFound, Unauthorized, Unavailable
+from server.fhir.router import router as fhir_router
 from server.grids.router import router as grids_router
 from server.headers import SecurityHeaders
 from server.live.lifecycle import start_bus, stop_bus
 from server.live.router import router as live_router
 from server.logs import install_redaction
 from server.me.router import router as me_router
+from server.metrics import Metrics, RequestMetrics
 from server.notifications.lifecycle import start_worker, stop_worker
 from server.notifications.router import router as notifications_router
 from server.pages.rendering import STATIC_DIR
@@ -99,10 +101,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     # Listed innermost first. An oversized body is refused before anything reads it (server/body_limit.py),
     # with the security headers (server/headers.py), which need the scheme the trusted proxies report.
+    # Innermost of all: the router writes the matched route into this very scope (outer layers copy it).
+    app.add_middleware(RequestMetrics)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes,
                        upload_paths=UPLOAD_PATHS, render=app_error)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedProxies, networks=settings.trusted_proxy_networks)
+    metrics = Metrics(ctx)
 
     @app.exception_handler(MediaError)
     async def media_error(request: Request, exc: MediaError) -> Response:
@@ -133,6 +138,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         """Liveness: the process answers."""
         return {"status": "ok"}
 
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        """Prometheus text format; not served at all without HOMEWATCH_METRICS_TOKEN, and only to it."""
+        if not settings.metrics_token:
+            raise NotFound("Not found.")
+        if not metrics.allowed(request.headers.get("authorization")):
+            raise Unauthorized("Metrics need the metrics token.", headers={"WWW-Authenticate": "Bearer"})
+        body, media_type = await metrics.render()
+        return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
+
     @app.get("/sw.js", include_in_schema=False)
     async def service_worker() -> Response:
         # Served from the root so the worker's scope covers every page (push needs no other scope).
@@ -145,6 +160,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
                    verify_router, sites_router):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(fhir_router)
     pages.install(app)
 
     return app

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # Release needs this many negative nucleic-acid results (0: no test rule); see monitoring.release.
     release_negative_tests: int = Field(0, ge=0, le=10)
     release_test_max_age_hours: float = Field(72, gt=0)
+    # The identifier system of national ID numbers in the FHIR API (a deployment sets its registry's URI).
+    fhir_id_number_system: str = "urn:homewatch:id-number"
+    # /metrics (Prometheus text) is served only when this is set, and then only with it as bearer token.
+    metrics_token: str | None = None
     sql_echo: bool = False
     # Each app process runs the status sweep loop; turn it off for tests that drive the clock by hand.
     scheduler_enabled: bool = True

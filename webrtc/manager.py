@@ -46,6 +46,10 @@ class MediaManager:
     def active_count(self) -> int:
         return len(self._checkins) + len(self._viewers) + len(self._calls)
 
+    def counts(self) -> dict[str, int]:
+        """Sessions held now, by kind (for the process's metrics)."""
+        return {"checkin": len(self._checkins), "viewer": len(self._viewers), "call": len(self._calls)}
+
     def live_checkins(self) -> set[str]:
         """Check-ins whose video is arriving now."""
         return {checkin_id for checkin_id, session in self._checkins.items() if session.is_live}

@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from server.events.bus import Event, EventBus, EventBusUnavailable, SubscriberLagged
+from server.metrics import EVENT_CLIENTS
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,26 @@ async def event_stream(
     client is sent a ``reload`` event and the stream ends, so nothing more reaches a view that is no
     longer theirs, and the reloaded page shows what they may see now (or the sign-in page).
     """
+    EVENT_CLIENTS.inc()
+    try:
+        async for message in _stream(bus, last_event_id=last_event_id, allow=allow,
+                                     heartbeat_seconds=heartbeat_seconds, max_queue=max_queue,
+                                     still_allowed=still_allowed, seal=seal):
+            yield message
+    finally:
+        EVENT_CLIENTS.dec()
+
+
+async def _stream(
+    bus: EventBus,
+    *,
+    last_event_id: str | None,
+    allow: Callable[[Event], bool],
+    heartbeat_seconds: float,
+    max_queue: int,
+    still_allowed: Callable[[], Awaitable[bool]] | None,
+    seal: Callable[[str | None], str] | None,
+) -> AsyncGenerator[dict[str, Any], None]:
     loop = asyncio.get_running_loop()
     async with bus.subscribe(last_event_id=last_event_id, max_queue=max_queue) as subscription:
         seen_id, sent_id = last_event_id, last_event_id

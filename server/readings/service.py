@@ -26,9 +26,10 @@ from server.alerts.service import open_alert
 from server.audit import service as audit
 from server.audit.service import Actor
 from server.auth.principal import Staff
-from server.db import dialect_of
+from server.db import after_commit, dialect_of
 from server.domain_events import emit
 from server.errors import Conflict, Invalid
+from server.metrics import READINGS
 from server.models import ACTIVE, Reading, Subject
 from server.readings.schemas import ReadingCreate
 from server.roster.status import reevaluate, subject_state
@@ -129,6 +130,11 @@ async def add_reading(
     if kind is not None:
         await open_alert(session, actor=actor, subject=subject, kind=kind, now=now, rules=rules, reading=reading,
                          staff_channels=staff_channels)
+
+    async def counted() -> None:
+        READINGS.labels(source).inc()
+
+    after_commit(session, counted)
     return reading, True
 
 

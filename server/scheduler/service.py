@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from server.alerts.service import open_alert
 from server.auth.principal import SYSTEM_STAFF
 from server.context import AppContext
 from server.db import Database, rowcount
+from server.metrics import SWEEP_LAG, SWEEP_SECONDS
 from server.models import Alert, RevokedToken, RosterCount, Subject
 from server.models.checkins import CONNECTING, FAILED, LIVE, Checkin
 from server.notifications.outbox import enqueue_reminders, next_reminder_at, window_to_remind
@@ -112,27 +114,44 @@ async def sweep_once(ctx: AppContext, now: datetime, *, full: bool = True) -> li
     async with _sweep_lock(ctx.db) as locked:
         if not locked:
             return None
-        settings = ctx.settings
-        changes = await sweep_statuses(ctx.db, now=now, rules=settings.rules)
-        if full:
-            await announce_boundary(ctx.db)
-        alerts = await open_missed_twice_alerts(ctx.db, now=now, settings=settings)
-        reminders = 0
-        async with ctx.db.session() as session:
-            if (window := window_to_remind(now, settings)) is not None:
-                reminders = await enqueue_reminders(session, window=window, settings=settings, now=now)
-            await close_orphaned_checkins(session, now=now, settings=settings)
-            await purge_expired(session, now=now)
-        if full:
-            # Retention is counted in days: erasing at each full sweep (every boundary) is soon enough.
-            erased = await erase_due(ctx.db, now=now, retention_days=settings.retention_days,
-                                     media_dir=settings.media_dir)
-            if erased:
-                logger.info("erased the personal data of %d closed cases", erased)
-        if alerts or reminders:
-            logger.info("sweep at %s: %d missed-twice alerts, %d reminders queued", now.isoformat(), alerts,
-                        reminders)
-        return changes
+        started = time.perf_counter()
+        try:
+            return await _sweep(ctx, now, full=full)
+        finally:
+            SWEEP_SECONDS.observe(time.perf_counter() - started)
+            SWEEP_LAG.set(max(0.0, (now - latest_boundary(now, ctx.settings.rules)).total_seconds()))
+
+
+def latest_boundary(now: datetime, rules: Rules) -> datetime:
+    """The latest instant at or before ``now`` when a reading window opened or closed."""
+    boundary = next_boundary(now - timedelta(days=2), rules)
+    while (following := next_boundary(boundary, rules)) <= now:
+        boundary = following
+    return boundary
+
+
+async def _sweep(ctx: AppContext, now: datetime, *, full: bool) -> list[StatusChange]:
+    settings = ctx.settings
+    changes = await sweep_statuses(ctx.db, now=now, rules=settings.rules)
+    if full:
+        await announce_boundary(ctx.db)
+    alerts = await open_missed_twice_alerts(ctx.db, now=now, settings=settings)
+    reminders = 0
+    async with ctx.db.session() as session:
+        if (window := window_to_remind(now, settings)) is not None:
+            reminders = await enqueue_reminders(session, window=window, settings=settings, now=now)
+        await close_orphaned_checkins(session, now=now, settings=settings)
+        await purge_expired(session, now=now)
+    if full:
+        # Retention is counted in days: erasing at each full sweep (every boundary) is soon enough.
+        erased = await erase_due(ctx.db, now=now, retention_days=settings.retention_days,
+                                 media_dir=settings.media_dir)
+        if erased:
+            logger.info("erased the personal data of %d closed cases", erased)
+    if alerts or reminders:
+        logger.info("sweep at %s: %d missed-twice alerts, %d reminders queued", now.isoformat(), alerts,
+                    reminders)
+    return changes
 
 
 async def close_orphaned_checkins(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
