@@ -123,8 +123,21 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route: Any = scope.get("route")
-            template = getattr(route, "path", None) or ("static" if scope["path"].startswith("/static/") else "other")
+            template = route_template(scope)
             method = scope.get("method", "GET")
             REQUESTS.labels(method, template, str(status["code"])).inc()
             LATENCY.labels(method, template).observe(time.perf_counter() - started)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as a template: the path with each path parameter's value put back as its name.
+    (The route object alone names its path within its own router, without the routers' prefixes.)"""
+    path: str = scope.get("path", "")
+    if scope.get("route") is None:
+        return "static" if path.startswith("/static/") else "unmatched"
+    params: dict[str, Any] = scope.get("path_params") or {}
+    for name, value in sorted(params.items(), key=lambda item: -len(str(item[1]))):
+        text = str(value)
+        if text:
+            path = path.replace(f"/{text}", f"/{{{name}}}", 1)
+    return path
