@@ -48,85 +48,69 @@ async def event_stream(
     client is sent a ``reload`` event and the stream ends, so nothing more reaches a view that is no
     longer theirs, and the reloaded page shows what they may see now (or the sign-in page).
     """
+    loop = asyncio.get_running_loop()
     EVENT_CLIENTS.inc()
     try:
-        async for message in _stream(bus, last_event_id=last_event_id, allow=allow,
-                                     heartbeat_seconds=heartbeat_seconds, max_queue=max_queue,
-                                     still_allowed=still_allowed, seal=seal):
-            yield message
+        async with bus.subscribe(last_event_id=last_event_id, max_queue=max_queue) as subscription:
+            seen_id, sent_id = last_event_id, last_event_id
+            deadline = loop.time() + heartbeat_seconds
+            recheck_at = loop.time() + heartbeat_seconds
+            # Waiting on one long-lived task instead of wait_for() keeps a heartbeat from cancelling a
+            # half-finished replay read.
+            next_event: asyncio.Future[Event] | None = None
+            try:
+                while True:
+                    if next_event is None:
+                        next_event = asyncio.ensure_future(subscription.__anext__())
+                    wake = min(deadline, recheck_at) if still_allowed is not None else deadline
+                    done, _ = await asyncio.wait({next_event}, timeout=max(0.0, wake - loop.time()))
+                    if still_allowed is not None and loop.time() >= recheck_at:
+                        if not await still_allowed():
+                            yield {"event": RELOAD_EVENT, "data": json.dumps({"reason": "access"})}
+                            return
+                        recheck_at = loop.time() + heartbeat_seconds
+                    if not done and loop.time() < deadline:
+                        continue
+                    if not done:
+                        heartbeat: dict[str, Any] = {"comment": "heartbeat"}
+                        if seal is not None:
+                            heartbeat["id"] = seal(seen_id)
+                            sent_id = seen_id
+                        elif seen_id != sent_id:
+                            heartbeat["id"] = sent_id = seen_id
+                        yield heartbeat
+                        deadline = loop.time() + heartbeat_seconds
+                        continue
+                    finished, next_event = next_event, None
+                    try:
+                        event = finished.result()
+                    except StopAsyncIteration:
+                        return
+                    except SubscriberLagged as lagged:
+                        yield {"event": RELOAD_EVENT, "data": json.dumps({"reason": lagged.reason})}
+                        return
+                    except EventBusUnavailable as exc:
+                        logger.warning("ending event stream: %s", exc)
+                        return
+                    seen_id = event.id
+                    if not allow(event):
+                        continue
+                    yield {
+                        "id": event.id,
+                        "event": event.type,
+                        "data": event.data_json,
+                    }
+                    sent_id = event.id
+                    deadline = loop.time() + heartbeat_seconds
+            finally:
+                if next_event is not None:
+                    next_event.cancel()
+                    try:
+                        await next_event
+                    except (asyncio.CancelledError, StopAsyncIteration, SubscriberLagged, EventBusUnavailable):
+                        pass
     finally:
         EVENT_CLIENTS.dec()
-
-
-async def _stream(
-    bus: EventBus,
-    *,
-    last_event_id: str | None,
-    allow: Callable[[Event], bool],
-    heartbeat_seconds: float,
-    max_queue: int,
-    still_allowed: Callable[[], Awaitable[bool]] | None,
-    seal: Callable[[str | None], str] | None,
-) -> AsyncGenerator[dict[str, Any], None]:
-    loop = asyncio.get_running_loop()
-    async with bus.subscribe(last_event_id=last_event_id, max_queue=max_queue) as subscription:
-        seen_id, sent_id = last_event_id, last_event_id
-        deadline = loop.time() + heartbeat_seconds
-        recheck_at = loop.time() + heartbeat_seconds
-        # Waiting on one long-lived task instead of wait_for() keeps a heartbeat from cancelling a
-        # half-finished replay read.
-        next_event: asyncio.Future[Event] | None = None
-        try:
-            while True:
-                if next_event is None:
-                    next_event = asyncio.ensure_future(subscription.__anext__())
-                wake = min(deadline, recheck_at) if still_allowed is not None else deadline
-                done, _ = await asyncio.wait({next_event}, timeout=max(0.0, wake - loop.time()))
-                if still_allowed is not None and loop.time() >= recheck_at:
-                    if not await still_allowed():
-                        yield {"event": RELOAD_EVENT, "data": json.dumps({"reason": "access"})}
-                        return
-                    recheck_at = loop.time() + heartbeat_seconds
-                if not done and loop.time() < deadline:
-                    continue
-                if not done:
-                    heartbeat: dict[str, Any] = {"comment": "heartbeat"}
-                    if seal is not None:
-                        heartbeat["id"] = seal(seen_id)
-                        sent_id = seen_id
-                    elif seen_id != sent_id:
-                        heartbeat["id"] = sent_id = seen_id
-                    yield heartbeat
-                    deadline = loop.time() + heartbeat_seconds
-                    continue
-                finished, next_event = next_event, None
-                try:
-                    event = finished.result()
-                except StopAsyncIteration:
-                    return
-                except SubscriberLagged as lagged:
-                    yield {"event": RELOAD_EVENT, "data": json.dumps({"reason": lagged.reason})}
-                    return
-                except EventBusUnavailable as exc:
-                    logger.warning("ending event stream: %s", exc)
-                    return
-                seen_id = event.id
-                if not allow(event):
-                    continue
-                yield {
-                    "id": event.id,
-                    "event": event.type,
-                    "data": event.data_json,
-                }
-                sent_id = event.id
-                deadline = loop.time() + heartbeat_seconds
-        finally:
-            if next_event is not None:
-                next_event.cancel()
-                try:
-                    await next_event
-                except (asyncio.CancelledError, StopAsyncIteration, SubscriberLagged, EventBusUnavailable):
-                    pass
 
 
 def encode_message(message: dict[str, Any]) -> bytes:
