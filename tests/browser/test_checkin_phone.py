@@ -49,24 +49,35 @@ def enrol_person(site: Site, name: str) -> str:
         return pool.submit(asyncio.run, _enrol(site, name)).result()
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
+LARGER_TEXT = "try { window.localStorage.setItem('homewatch.text-large', '1'); } catch (e) {}"
+
+
+# Every language at normal size; with the larger-text switch an older person is shown first, the shortest
+# and the longest wording.
+@pytest.mark.parametrize(("language", "size"), [*((language, "normal") for language in LANGUAGES),
+                                                ("zh_Hans", "large"), ("en", "large")])
 def test_the_check_in_fits_a_small_phone_and_end_stops_the_camera(browser: Browser, site: Site, screenshots: Path,
-                                                                   language: str) -> None:
-    code = enrol_person(site, f"冯手机{language}")
+                                                                   language: str, size: str) -> None:
+    code = enrol_person(site, f"冯手机{language}{size}")
     context = browser.new_context(locale=LANGUAGES[language], **PHONE)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     context.add_init_script(TRACK_MEDIA)
+    if size == "large":
+        context.add_init_script(LARGER_TEXT)
+    suffix = language if size == "normal" else f"large-{language}"
     try:
         page = context.new_page()
         page.goto(f"{site.base_url}/s/{code}")
         expect(page).to_have_url(re.compile(r"/me$"))
         page.goto(f"{site.base_url}/me/checkin")
+        if size == "large":
+            expect(page.locator("html")).to_have_class(re.compile(r"\btext-large\b"))
         start = page.locator("#start")
         expect(start).to_be_visible()
         expect(page.locator("#hangup")).to_be_hidden()  # nothing to end before it starts
         assert inside_viewport(page, start), (language, start.bounding_box())
         assert inside_viewport(page, page.locator(".video-stage"))
-        page.screenshot(path=screenshots / f"checkin-ready-{language}-360.png")
+        page.screenshot(path=screenshots / f"checkin-ready-{suffix}-360.png")
 
         start.click()
         expect(page.locator("body")).to_have_attribute("data-checkin-state", "live", timeout=25_000)
@@ -74,48 +85,16 @@ def test_the_check_in_fits_a_small_phone_and_end_stops_the_camera(browser: Brows
         expect(page.locator("#countdown")).to_have_text(re.compile(r"^\d+$"))
         for visible in ("#step-title", "#step-hint", "#countdown", "#hangup"):
             assert inside_viewport(page, page.locator(visible)), (language, visible)
-        page.screenshot(path=screenshots / f"checkin-running-{language}-360.png")
+        # Not cut off by the picture's frame either.
+        stage, count = page.locator(".video-stage").bounding_box(), page.locator("#countdown").bounding_box()
+        assert stage and count and count["y"] + count["height"] <= stage["y"] + stage["height"] + 1, (stage, count)
+        page.screenshot(path=screenshots / f"checkin-running-{suffix}-360.png")
 
         page.locator("#hangup").click()
         expect(page.locator("body")).to_have_attribute("data-checkin-state", "stopped")
         expect(start).to_be_visible()
         expect(page.locator("#step")).to_be_hidden()
         assert live_tracks(page) == 0  # the camera is released, not just hidden
-    finally:
-        context.close()
-
-
-LARGER_TEXT = "try { window.localStorage.setItem('homewatch.text-large', '1'); } catch (e) {}"
-
-
-@pytest.mark.parametrize("language", ["zh_Hans", "en"])
-def test_the_check_in_still_fits_a_small_phone_with_larger_text(browser: Browser, site: Site, screenshots: Path,
-                                                                 language: str) -> None:
-    # The switch an older person is shown first: everything they must see and press stays on one screen.
-    code = enrol_person(site, f"冯大字{language}")
-    context = browser.new_context(locale=LANGUAGES[language], **PHONE)  # type: ignore[arg-type]
-    context.set_default_timeout(15_000)
-    context.add_init_script(LARGER_TEXT)
-    try:
-        page = context.new_page()
-        page.goto(f"{site.base_url}/s/{code}")
-        expect(page).to_have_url(re.compile(r"/me$"))
-        page.goto(f"{site.base_url}/me/checkin")
-        expect(page.locator("html")).to_have_class(re.compile(r"\btext-large\b"))
-        start = page.locator("#start")
-        expect(start).to_be_visible()
-        page.screenshot(path=screenshots / f"checkin-ready-large-{language}-360.png")
-        assert inside_viewport(page, start), (language, start.bounding_box())
-        start.click()
-        expect(page.locator("body")).to_have_attribute("data-checkin-state", "live", timeout=25_000)
-        for visible in ("#step-title", "#step-hint", "#countdown", "#hangup"):
-            assert inside_viewport(page, page.locator(visible)), (language, visible)
-        # Not cut off by the picture's frame either.
-        stage, count = page.locator(".video-stage").bounding_box(), page.locator("#countdown").bounding_box()
-        assert stage and count and count["y"] + count["height"] <= stage["y"] + stage["height"] + 1, (stage, count)
-        page.screenshot(path=screenshots / f"checkin-running-large-{language}-360.png")
-        page.locator("#hangup").click()
-        expect(page.locator("body")).to_have_attribute("data-checkin-state", "stopped")
     finally:
         context.close()
 

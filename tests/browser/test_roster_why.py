@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from server.alerts.service import request_callback
 from server.auth.principal import SYSTEM_STAFF
@@ -40,6 +40,16 @@ def _report(site: Site, code: str, temperature: float) -> None:
     assert response.status_code == 201, response.text
 
 
+def _on_the_roster(context: BrowserContext, site: Site, clinician: str) -> Page:
+    page = context.new_page()
+    page.goto(f"{site.base_url}/login")
+    page.locator("#username").fill(clinician)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/roster"))
+    return page
+
+
 @pytest.fixture(scope="module")
 def flagged(browser: Browser, site: Site) -> tuple[str, str]:
     """A person whose 39.1 °C is followed by 37.0 °C and who then asks to be called back."""
@@ -63,12 +73,7 @@ def test_the_fever_that_raised_the_flag_shows_beside_it(browser: Browser, site: 
     context = browser.new_context(locale="zh-CN", **LAPTOP)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     try:
-        page = context.new_page()
-        page.goto(f"{site.base_url}/login")
-        page.locator("#username").fill(clinician)
-        page.locator("#password").fill(PASSWORD)
-        page.locator("form button[type=submit]").click()
-        expect(page).to_have_url(re.compile(r"/roster"))
+        page = _on_the_roster(context, site, clinician)
         row = page.locator("table.roster tbody tr", has_text=name)
         expect(row.locator("[data-temperature]")).to_have_text("37.0 °C")  # the latest reading…
         why = row.locator("[data-flag-temperature]")
@@ -89,12 +94,7 @@ def test_a_call_back_request_is_named_on_the_roster_on_a_phone(browser: Browser,
     context = browser.new_context(locale="zh-CN", **PHONE)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     try:
-        page = context.new_page()
-        page.goto(f"{site.base_url}/login")
-        page.locator("#username").fill(clinician)
-        page.locator("#password").fill(PASSWORD)
-        page.locator("form button[type=submit]").click()
-        expect(page).to_have_url(re.compile(r"/roster"))
+        page = _on_the_roster(context, site, clinician)
         page.goto(f"{site.base_url}/lang/{language}?next=/roster")
         row = page.locator("table.roster tbody tr", has_text=name)
         expect(row).to_contain_text(HIGH_FEVER[language])
@@ -139,12 +139,7 @@ def test_a_call_back_request_ranks_above_the_normal_rows(browser: Browser, site:
     context = browser.new_context(locale="zh-CN", **LAPTOP)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     try:
-        page = context.new_page()
-        page.goto(f"{site.base_url}/login")
-        page.locator("#username").fill(clinician)
-        page.locator("#password").fill(PASSWORD)
-        page.locator("form button[type=submit]").click()
-        expect(page).to_have_url(re.compile(r"/roster"))
+        page = _on_the_roster(context, site, clinician)
         rows = page.locator("table.roster tbody tr")
         expect(rows).to_have_count(3)
         names = [rows.nth(i).locator("th").inner_text() for i in range(3)]
