@@ -26,6 +26,7 @@ from server.errors import AppError, NotFound, Unauthorized, Unavailable
 from server.fhir.router import router as fhir_router
 from server.grids.router import router as grids_router
 from server.headers import SecurityHeaders
+from server.households.router import router as households_router
 from server.live.lifecycle import start_bus, stop_bus
 from server.live.router import router as live_router
 from server.logs import install_redaction
@@ -157,7 +158,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(refuse_cross_site_cookie_writes)])
     for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
                    roster_router, alerts_router, audit_router, live_router, checkins_router, notifications_router,
-                   verify_router, sites_router):
+                   verify_router, sites_router, households_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(fhir_router)

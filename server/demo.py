@@ -14,13 +14,16 @@ from sqlalchemy import func, select
 
 from monitoring import day_start, local_date, windows_on
 from server.alerts.service import acknowledge, open_alert
-from server.auth.principal import SYSTEM_STAFF, Admin, Staff
+from server.auth.principal import SYSTEM_STAFF, Admin, HouseholdPrincipal, Staff
 from server.auth.security import hash_access_code
 from server.db import Database, utcnow
 from server.errors import AppError
 from server.grids.service import get_or_create_grids
+from server.households.schemas import HouseholdCreate, HouseholdReadingCreate
+from server.households.service import create_household, report_for_household
 from server.models import Alert, Grid, Subject, User
 from server.models.case import Site
+from server.models.households import Household
 from server.readings.schemas import ReadingCreate
 from server.readings.service import add_reading
 from server.roster.status import reevaluate
@@ -114,6 +117,7 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> list[
                                 doctor)
                 index += 1
         await _seed_checkins(db, settings, now)
+        await _seed_households(db, settings, now)
         async with db.session() as session:
             for subject in (await session.scalars(select(Subject).where(Subject.state == "active"))).all():
                 reevaluate(session, subject, now=now, rules=rules)
@@ -270,6 +274,10 @@ async def _links(db: Database, settings: Settings) -> list[tuple[str, str]]:
                 select(Subject.full_name).where(Subject.access_code_hash == hash_access_code(code)))
             if name:
                 links.append((f"subject: {name} ({label})", f"{base}/s/{code}"))
+        for index, (address, _people) in enumerate(HOUSEHOLDS):
+            code = demo_household_code(settings.secret_key, index)
+            if await session.scalar(select(Household.id).where(Household.access_code_hash == hash_access_code(code))):
+                links.append((f"household: {address}", f"{base}/h/{code}"))
     return links
 
 
@@ -321,3 +329,52 @@ async def _seed_checkins(db: Database, settings: Settings, now: datetime) -> Non
 
 def _scenario_index(label: str) -> int:
     return next(i for i, (name, _c, _d, _s) in enumerate(SCENARIOS) if name == label)
+
+
+# Households whose members report together from one phone (the household link): address, (name, phone).
+HOUSEHOLDS = [
+    ("东园社区 7栋2单元 302", [("王建国", "13912340001"), ("王秀英", "13912340002"), ("王小宝", "13912340003")]),
+    ("东园社区 15栋1单元 1101", [("陈德明", "13912340011"), ("陈老太", "13912340012")]),
+]
+
+
+def demo_household_code(secret_key: str, index: int) -> str:
+    """Like :func:`demo_access_code`, for the demo households' links."""
+    digest = hmac.new(secret_key.encode(), f"demo-household-{index}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+async def _seed_households(db: Database, settings: Settings, now: datetime) -> None:
+    """Families in one flat, one of whom reports everyone's temperature in each window so far today."""
+    rules = settings.rules
+    today = local_date(now, rules)
+    async with db.session() as session:
+        grid = await session.scalar(select(Grid).where(Grid.name == GRIDS[0]))
+        assert grid is not None
+        grid_id = grid.id
+    for index, (address, people) in enumerate(HOUSEHOLDS):
+        async with db.session() as session:
+            household, _code = await create_household(session, actor=SYSTEM_STAFF, now=now,
+                                                      body=HouseholdCreate(address=address, area_id=grid_id))
+            household.access_code_hash = hash_access_code(demo_household_code(settings.secret_key, index))
+            member_ids = []
+            for name, phone in people:
+                subject, _ = await enrol(session, actor=SYSTEM_STAFF, rules=rules,
+                                         now=day_start(today, rules) - timedelta(days=3),
+                                         body=SubjectCreate(full_name=name, phone=phone, grid_id=grid_id,
+                                                            observation_type="home", reason="同住家属为密切接触者",
+                                                            address=address, household_id=household.id,
+                                                            start_date=today - timedelta(days=3)))
+                member_ids.append(subject.id)
+            caller = HouseholdPrincipal(household.id, household)
+        for day_offset in (2, 1, 0):
+            for window in windows_on(today - timedelta(days=day_offset), rules):
+                taken = window.start + timedelta(minutes=40 + index * 15)
+                if taken > now:
+                    continue
+                async with db.session() as session:
+                    await report_for_household(
+                        session, caller=caller, household_id=household.id, rules=rules, now=taken,
+                        readings=[HouseholdReadingCreate(subject_id=subject_id, temperature_c=36.4 + 0.1 * n,
+                                                         taken_at=taken)
+                                  for n, subject_id in enumerate(member_ids)])

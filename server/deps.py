@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.callers import COOKIES, STAFF_COOKIE, SUBJECT_COOKIE, Kind
-from server.auth.principal import Admin, Caller, Clinician, Staff, SubjectPrincipal
+from server.auth.principal import Admin, Caller, Clinician, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.context import AppContext
 from server.csrf import CSRF_HEADER, UNSAFE_METHODS, origin_of, same_origin
 from server.errors import CsrfRefused, Forbidden, Unauthorized
@@ -61,8 +61,13 @@ def presented_subject_token(request: Request, credentials: BearerCredentials) ->
     return presented_token(request, credentials, "subject")
 
 
+def presented_household_token(request: Request, credentials: BearerCredentials) -> str | None:
+    return presented_token(request, credentials, "household")
+
+
 StaffToken = Annotated[str | None, Depends(presented_staff_token)]
 SubjectToken = Annotated[str | None, Depends(presented_subject_token)]
+HouseholdToken = Annotated[str | None, Depends(presented_household_token)]
 
 
 def _please_sign_in(message: str = "Please sign in.") -> Unauthorized:
@@ -125,6 +130,14 @@ async def require_subject_holding_no_connection(ctx: Ctx, token: SubjectToken) -
     return _subject_or_401(caller)
 
 
+async def require_household(ctx: Ctx, session: SessionDep, token: HouseholdToken) -> HouseholdPrincipal:
+    """A household signed in with its household link; 401 otherwise."""
+    household = await ctx.authenticator.household(session, token)
+    if household is None:
+        raise _please_sign_in("Please open your household link again to sign in.")
+    return household
+
+
 async def require_staff_holding_no_connection(ctx: Ctx, token: StaffToken) -> Staff:
     """:func:`require_staff` for a route that lasts long (an event stream lives for hours)."""
     async with ctx.db.session() as session:
@@ -154,11 +167,13 @@ CurrentSubjectLocked = Annotated[SubjectPrincipal, Depends(require_subject_and_l
 CurrentSubjectHoldingNoConnection = Annotated[SubjectPrincipal, Depends(require_subject_holding_no_connection)]
 CurrentStaffHoldingNoConnection = Annotated[Staff, Depends(require_staff_holding_no_connection)]
 CurrentStaffOrSubject = Annotated[Staff | SubjectPrincipal, Depends(require_staff_or_subject)]
+CurrentHousehold = Annotated[HouseholdPrincipal, Depends(require_household)]
 
 
 # Sign-ins take their credentials from the body and answer a token only the caller can read: a cookie the
 # browser happens to send lends them nothing.
-_CREDENTIALS_IN_BODY = frozenset({"/api/v1/auth/token", "/api/v1/auth/subject-token"})
+_CREDENTIALS_IN_BODY = frozenset({"/api/v1/auth/token", "/api/v1/auth/subject-token",
+                                  "/api/v1/auth/household-token"})
 
 
 async def refuse_cross_site_cookie_writes(request: Request, ctx: Ctx) -> None:

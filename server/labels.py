@@ -157,7 +157,8 @@ def role(_: T, code: str) -> str:
 
 def source(_: T, code: str) -> str:
     return {"self": _("Self-reported"), "clinician": _("Entered by staff"),
-            "video": _("Video check-in")}.get(code, code)
+            "video": _("Video check-in"), "household": _("Reported by the household"),
+            "sms": _("By SMS")}.get(code, code)
 
 
 def release_reason(_: T, code: str, params: Mapping[str, Any], fallback: str,
@@ -233,6 +234,12 @@ def audit_action(_: T, code: str) -> str:
         "case.test_updated": _("Recorded a test result"),
         "certificate.viewed": _("Opened a release certificate"),
         "site.created": _("Created a site"),
+        "household.created": _("Created a household"),
+        "household.access_code_reissued": _("Issued a new household link"),
+        "household.signed_in": _("Household opened its link"),
+        "household.link_refused": _("Unknown household link tried"),
+        "household.link_throttled": _("Household links held back after failures"),
+        "household.logout": _("Household signed out"),
         "reading.created": _("Reading stored"),
         "alert.opened": _("Alert opened"),
         "alert.acknowledged": _("Alert acknowledged"),
@@ -263,6 +270,7 @@ def field(_: T, name: str) -> str:
         "id_number": _("ID number"),
         "date_of_birth": _("Date of birth"),
         "language": _("Language"),
+        "household_id": _("Household"),
         "username": _("Username"),
         "password": _("Password"),
         "role": _("Role"),

@@ -70,6 +70,7 @@ MESSAGES: dict[str, str] = {
                "or a number abroad starting with +"),
     "id_number": _("an ID number has only letters and digits"),
     "unknown_grid": _("there is no grid named “{name}”"),
+    "unknown_household": _("there is no household “{name}” in this grid"),
     "unknown_observation_type": _("write 居家 (at home) or 集中 (centralised site)"),
     "unknown_language": _("write 简体中文, 繁體中文 or English"),
     "missing_column": _("the list has no such column"),

@@ -15,15 +15,17 @@ from sqlalchemy import Exists, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from server.auth.principal import Caller, Staff, SubjectPrincipal
+from server.auth.principal import Caller, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.auth.security import TokenClaims, Tokens
 from server.models import ACTIVE, RevokedToken, Subject, User
+from server.models.households import Household
 
 STAFF_COOKIE = "hw_staff"
 SUBJECT_COOKIE = "hw_subject"
+HOUSEHOLD_COOKIE = "hw_household"
 
-Kind = Literal["staff", "subject"]
-COOKIES: dict[Kind, str] = {"staff": STAFF_COOKIE, "subject": SUBJECT_COOKIE}
+Kind = Literal["staff", "subject", "household"]
+COOKIES: dict[Kind, str] = {"staff": STAFF_COOKIE, "subject": SUBJECT_COOKIE, "household": HOUSEHOLD_COOKIE}
 
 
 def link_closed(subject: Subject, *, now: datetime, released_link_days: int) -> bool:
@@ -53,7 +55,27 @@ class Authenticator:
             return None
         if claims.kind == "staff":
             return await self._staff(session, claims)
+        if claims.kind == "household":
+            return None  # a household's token reaches only its own routes (see household())
         return await self._subject(session, claims, now=now, lock=lock_subject)
+
+    async def household(self, session: AsyncSession, token: str | None) -> HouseholdPrincipal | None:
+        """The household ``token`` signs in now, or None: its link not re-issued since, not signed out."""
+        claims = self.claims(token)
+        if claims is None or claims.kind != "household":
+            return None
+        try:
+            household_id = uuid.UUID(claims.ident)
+        except ValueError:
+            return None
+        row = (await session.execute(
+            select(Household, _revoked(claims)).where(Household.id == household_id))).one_or_none()
+        if row is None:
+            return None
+        household, revoked = row
+        if revoked or household.access_code_version != claims.version:
+            return None
+        return HouseholdPrincipal(household_id=household.id, household=household)
 
     async def _staff(self, session: AsyncSession, claims: TokenClaims) -> Staff | None:
         try:

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from server.models import Subject, User
+from server.models.households import Household
 
 Role = Literal["admin", "clinician"]
 
@@ -50,11 +52,15 @@ class Staff:
 
     def subject_filter(self) -> ColumnElement[bool]:
         """The one scope rule: admins see everyone, clinicians the subjects of their grids."""
+        return self.grid_filter(Subject.grid_id)
+
+    def grid_filter(self, grid_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        """The same rule for any row kept per grid (a person, a household, a declaration)."""
         if self.is_admin:
             return true()
         if not self.grid_ids:
             return false()
-        return Subject.grid_id.in_(sorted(self.grid_ids))
+        return grid_id.in_(sorted(self.grid_ids))
 
     @property
     def audit_actor(self) -> tuple[str, str, str]:
@@ -85,6 +91,19 @@ class SubjectPrincipal:
     @property
     def audit_actor(self) -> tuple[str, str, str]:
         return ("subject", str(self.subject_id), self.subject.full_name)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdPrincipal:
+    """One member of a household reporting for everyone living there, signed in with the household's
+    link. Not a :data:`Caller`: the token opens the household's own page and readings, nothing else."""
+
+    household_id: uuid.UUID
+    household: Household
+
+    @property
+    def audit_actor(self) -> tuple[str, str, str]:
+        return ("household", str(self.household_id), "household")
 
 
 Caller = Staff | SubjectPrincipal

@@ -7,7 +7,13 @@ from pydantic import BaseModel
 
 from server.auth import service
 from server.auth.principal import Staff
-from server.auth.schemas import SubjectTokenCreate, SubjectTokenRead, TokenRead
+from server.auth.schemas import (
+    HouseholdTokenCreate,
+    HouseholdTokenRead,
+    SubjectTokenCreate,
+    SubjectTokenRead,
+    TokenRead,
+)
 from server.deps import BearerCredentials, Ctx, CurrentCaller, SessionDep, client_address
 from server.errors import Unauthorized
 
@@ -35,6 +41,16 @@ async def issue_subject_token(request: Request, ctx: Ctx, body: SubjectTokenCrea
     signed_in = await ctx.sign_ins.subject(access_code=body.access_code, address=client_address(request),
                                            now=ctx.now())
     return SubjectTokenRead(access_token=signed_in.token, role="subject", subject_id=signed_in.caller.subject_id)
+
+
+@router.post("/household-token", response_model=HouseholdTokenRead)
+async def issue_household_token(request: Request, ctx: Ctx, body: HouseholdTokenCreate) -> HouseholdTokenRead:
+    """Sign a household in with the access code from its household link (`/h/<code>`): the token lets one
+    member report for everyone living there, and nothing else."""
+    signed_in = await ctx.sign_ins.household(access_code=body.access_code, address=client_address(request),
+                                             now=ctx.now())
+    return HouseholdTokenRead(access_token=signed_in.token, role="household",
+                              household_id=signed_in.caller.household_id)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

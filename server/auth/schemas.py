@@ -20,3 +20,11 @@ class SubjectTokenCreate(BaseModel):
 
 class SubjectTokenRead(TokenRead):
     subject_id: uuid.UUID
+
+
+class HouseholdTokenCreate(BaseModel):
+    access_code: Text = Field(min_length=8, max_length=200)
+
+
+class HouseholdTokenRead(TokenRead):
+    household_id: uuid.UUID

@@ -55,7 +55,7 @@ def hash_access_code(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-Kind = Literal["staff", "subject"]
+Kind = Literal["staff", "subject", "household"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,8 @@ class Tokens:
 
     def __init__(self, secret_key: str, *, staff_ttl_s: float, subject_ttl_s: float) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="homewatch.token")
-        self._ttl = {"staff": staff_ttl_s, "subject": subject_ttl_s}
+        # A household link signs in like a personal link, for as long.
+        self._ttl = {"staff": staff_ttl_s, "subject": subject_ttl_s, "household": subject_ttl_s}
 
     def issue(self, kind: Kind, ident: str, version: int) -> str:
         return str(self._serializer.dumps({"k": kind, "i": ident, "v": version, "j": secrets.token_urlsafe(16)}))

@@ -32,15 +32,16 @@ from sqlalchemy.orm import selectinload
 
 from server.audit import service as audit
 from server.auth.callers import Authenticator, link_closed
-from server.auth.principal import Caller, Staff, SubjectPrincipal
+from server.auth.principal import Caller, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.auth.security import Tokens, check_password, hash_access_code
 from server.db import Database, insert_new
 from server.errors import Forbidden, TooManyRequests, Unauthorized
 from server.fields import visible
 from server.models import RevokedToken, SignInThrottle, Subject, User
+from server.models.households import Household
 from server.settings import Settings
 
-CallerT = TypeVar("CallerT", bound=Caller)
+CallerT = TypeVar("CallerT", bound=Caller | HouseholdPrincipal)
 logger = logging.getLogger(__name__)
 
 
@@ -216,12 +217,41 @@ class SignIns:
         return SignedIn(SubjectPrincipal(subject.id, subject),
                         self.tokens.issue("subject", str(subject.id), subject.access_code_version))
 
+    async def household(self, *, access_code: str, address: str, now: datetime) -> SignedIn[HouseholdPrincipal]:
+        """The household whose link carries this code; InvalidCredentials for a code that is unknown (or
+        re-issued since), TooManyRequests while the caller's address must wait after unknown codes. The
+        same throttle as personal links, sharing their budget per address."""
+        key = f"link-ip:{address}"
+        async with self.gate.turn(), self.db.session() as session:
+            wait = await _take_turn(session, [key], throttle=Throttle.for_links(self.settings), now=now)
+            household = None
+            if wait:
+                audit.record(session, Anonymous(address), "household.link_throttled", address=address,
+                             retry_after=math.ceil(wait))
+            else:
+                household = await session.scalar(
+                    select(Household).where(Household.access_code_hash == hash_access_code(access_code.strip())))
+                if household is None:
+                    audit.record(session, Anonymous(address), "household.link_refused", address=address)
+                else:
+                    await _forgive(session, undo=[key])
+                    audit.record(session, HouseholdPrincipal(household.id, household), "household.signed_in",
+                                 household_id=str(household.id), address=address)
+        if wait:
+            raise _wait_error(wait)
+        if household is None:
+            raise InvalidCredentials("This link is not valid any more. Please ask your grid worker for a new one.")
+        return SignedIn(HouseholdPrincipal(household.id, household),
+                        self.tokens.issue("household", str(household.id), household.access_code_version))
+
 
 async def sign_out(session: AsyncSession, authenticator: Authenticator, token: str | None, *,
-                   now: datetime) -> Caller | None:
+                   now: datetime) -> Caller | HouseholdPrincipal | None:
     """Revoke ``token`` if it still signs someone in, in every app process; who signed out, or None."""
     claims = authenticator.claims(token)
-    caller = await authenticator.caller(session, token, now=now)
+    caller: Caller | HouseholdPrincipal | None = await authenticator.caller(session, token, now=now)
+    if caller is None:
+        caller = await authenticator.household(session, token)
     if claims is None or caller is None:
         return None
     await insert_new(session, RevokedToken, [{"token_id": claims.token_id, "expires_at": claims.expires_at}])
@@ -229,6 +259,8 @@ async def sign_out(session: AsyncSession, authenticator: Authenticator, token: s
     await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
     if isinstance(caller, Staff):
         audit.record(session, caller, "staff.logout")
+    elif isinstance(caller, HouseholdPrincipal):
+        audit.record(session, caller, "household.logout", household_id=str(caller.household_id))
     else:
         audit.record(session, caller, "subject.logout", subject_id=caller.subject_id)
     return caller

@@ -111,6 +111,8 @@ class Subject(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Centralised observation: the site and the room (free text, as sites number them).
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    # The household whose link may report for this person too (server/households).
+    household_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("households.id"))
     room: Mapped[str | None] = mapped_column(String(50))
     # Public-health course kept on the row for the roster (monitoring.course): "referred" or "suspected"
     # from actions, "pending" or "positive" from tests.
@@ -166,6 +168,8 @@ class Subject(Base):
         Index("ix_subjects_state_planned_end", "state", "planned_end_date"),
         Index("ix_subjects_site", "site_id", postgresql_where=text("site_id IS NOT NULL"),
               sqlite_where=text("site_id IS NOT NULL")),
+        Index("ix_subjects_household", "household_id", postgresql_where=text("household_id IS NOT NULL"),
+              sqlite_where=text("household_id IS NOT NULL")),
     )
 
 
@@ -287,4 +291,5 @@ class RosterCount(Base):
 
 from server.models.case import CaseAction, Certificate, LabTest, Site  # noqa: E402,F401
 from server.models.checkins import Call, Checkin, CheckinSnapshot  # noqa: E402,F401
+from server.models.households import Household  # noqa: E402,F401
 from server.models.notifications import OutboxMessage, PushSubscription  # noqa: E402,F401

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from server import i18n, labels
-from server.auth.principal import Admin, Caller, Clinician, Staff, SubjectPrincipal
+from server.auth.callers import HOUSEHOLD_COOKIE
+from server.auth.principal import Admin, Caller, Clinician, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.context import AppContext
 from server.csrf import CSRF_COOKIE, CSRF_FIELD
 from server.deps import STAFF_COOKIE, SUBJECT_COOKIE, Ctx
@@ -143,7 +144,7 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
-CallerT = TypeVar("CallerT", bound=Caller | None, covariant=True)
+CallerT = TypeVar("CallerT", bound=Caller | HouseholdPrincipal | None, covariant=True)
 
 
 @dataclass
@@ -257,7 +258,7 @@ def request_locale(request: Request, saved: str | None = None) -> str:
                           accept_language=request.headers.get("accept-language"))
 
 
-_C = TypeVar("_C", bound=Caller | None)
+_C = TypeVar("_C", bound=Caller | HouseholdPrincipal | None)
 
 
 def _page(request: Request, ctx: AppContext, session: AsyncSession, caller: _C) -> Page[_C]:
@@ -318,6 +319,14 @@ async def page_for_subject(request: Request, ctx: Ctx, session: PageSession) -> 
     return _page(request, ctx, session, caller)
 
 
+async def page_for_household(request: Request, ctx: Ctx, session: PageSession) -> Page[HouseholdPrincipal]:
+    """A household's page; without its sign-in, the start page (which asks to open the household link)."""
+    caller = await ctx.authenticator.household(session, request.cookies.get(HOUSEHOLD_COOKIE))
+    if caller is None:
+        raise LoginRequired(None)
+    return _page(request, ctx, session, caller)
+
+
 # Any page, whoever it is for (pages are covariant in their caller).
 AnyCallerPage = Page[Caller | None]
 AnyPage = Annotated[Page[Caller | None], Depends(page_for_anyone)]
@@ -326,6 +335,7 @@ StaffPage = Annotated[Page[Staff], Depends(page_for_staff)]
 AdminPage = Annotated[Page[Admin], Depends(page_for_admin)]
 ClinicianPage = Annotated[Page[Clinician], Depends(page_for_clinician)]
 SubjectPage = Annotated[Page[SubjectPrincipal], Depends(page_for_subject)]
+HouseholdPage = Annotated[Page[HouseholdPrincipal], Depends(page_for_household)]
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

@@ -121,7 +121,7 @@ async def me(page: SubjectPage, saved: str | None = None, callback: str | None =
     return page.render("subject/me.html", **context)
 
 
-def _clean_temperature(raw: str) -> str:
+def clean_temperature(raw: str) -> str:
     # Phones with a Chinese keyboard may send full-width digits or a full-width point; some
     # thermometers and keyboards use a decimal comma. All mean the same number.
     text = unicodedata.normalize("NFKC", raw).strip().replace(",", ".").replace("。", ".")
@@ -146,7 +146,7 @@ async def report(page: SubjectPage) -> Response:
 
     if subject.state != ACTIVE:
         return page.redirect("/me")
-    temperature = _clean_temperature(raw)
+    temperature = clean_temperature(raw)
     if not temperature:
         return await refused(_("Please type the number your thermometer shows, for example 36.5."))
     try:

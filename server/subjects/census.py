@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from server.audit import service as audit
 from server.auth.principal import Staff
 from server.errors import Invalid
 from server.models import Grid, Subject
+from server.models.households import Household
 from server.subjects.schemas import SubjectCreate
 from server.subjects.service import enrol, find_duplicates, identity
 from server.validation import InvalidInput, Problem
@@ -39,6 +41,7 @@ COLUMNS = {
     "id_number": ("id_number", "身份证", "身份证号", "证件号码"),
     "date_of_birth": ("date_of_birth", "出生日期"),
     "language": ("language", "语言"),
+    "household_id": ("household", "household_id", "户", "户号", "家庭"),
 }
 OBSERVATION_TYPES = {"home": "home", "居家": "home", "居家观察": "home", "centralized": "centralized",
                      "集中": "centralized", "集中观察": "centralized", "集中隔离": "centralized"}
@@ -110,12 +113,18 @@ def _date(value: str) -> str | None:
     return value.replace("/", "-") if value else None
 
 
-def _check_row(line: int, row: dict[str, str], grids: dict[str, int]) -> tuple[SubjectCreate | None, list[Problem]]:
+def _check_row(line: int, row: dict[str, str], grids: dict[str, int],
+               households: dict[str, int]) -> tuple[SubjectCreate | None, list[Problem]]:
     """The enrolment a line asks for, or every problem it has (ours and the schema's)."""
     found: list[Problem] = []
     grid_id = grids.get(row.get("grid", ""))
     if grid_id is None:
         found.append(validation.custom("grid", "unknown_grid", line=line, name=row.get("grid", "")))
+    raw_household = row.get("household_id", "")
+    parsed_household = _uuid(raw_household) if raw_household else None
+    household = str(parsed_household) if parsed_household else raw_household
+    if household and grid_id is not None and households.get(household) != grid_id:
+        found.append(validation.custom("household_id", "unknown_household", line=line, name=household))
     observation_type = OBSERVATION_TYPES.get(row.get("observation_type", "") or "home")
     if observation_type is None:
         found.append(validation.custom("observation_type", "unknown_observation_type", line=line))
@@ -130,12 +139,30 @@ def _check_row(line: int, row: dict[str, str], grids: dict[str, int]) -> tuple[S
         "last_exposure_date": _date(row.get("last_exposure_date", "")),
         "address": row.get("address") or None, "id_number": row.get("id_number") or None,
         "date_of_birth": _date(row.get("date_of_birth", "")),
+        # Only a household our own check found in the line's grid (else it is named once, above).
+        "household_id": household if household and households.get(household) == grid_id else None,
     }
     try:
         body = SubjectCreate(**fields)
     except ValidationError as error:
         return None, found + validation.problems(error.errors(), line=line)
     return (None if found else body), found
+
+
+async def _households(session: AsyncSession, named: list[str]) -> dict[str, int]:
+    """The households a list names (by id), each with its grid."""
+    ids = {parsed for value in named if value and (parsed := _uuid(value)) is not None}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Household.id, Household.grid_id).where(Household.id.in_(sorted(ids))))
+    return {str(household_id): grid_id for household_id, grid_id in rows.all()}
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 def _duplicates_in_list(bodies: list[tuple[int, SubjectCreate]]) -> list[Problem]:
@@ -167,10 +194,11 @@ async def import_census(
     rows = read_rows(data)
     grids = (await session.scalars(select(Grid))).all()
     by_name = {g.name: g.id for g in grids} | {str(g.id): g.id for g in grids}
+    households = await _households(session, [row.get("household_id", "") for _line, row in rows])
     problems: list[Problem] = []
     bodies: list[tuple[int, SubjectCreate]] = []
     for line, row in rows:
-        body, found = _check_row(line, row, by_name)
+        body, found = _check_row(line, row, by_name, households)
         problems += found
         if body is not None:
             bodies.append((line, body))

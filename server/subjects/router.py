@@ -62,7 +62,8 @@ async def enrol_subject(body: SubjectCreate, admin: CurrentAdmin, ctx: Ctx, sess
 async def import_census(file: UploadFile, admin: CurrentAdmin, ctx: Ctx, session: SessionDep,
                         allow_duplicates: bool = False) -> CensusResult:
     """Enrol everyone on a census list (CSV, UTF-8 or GB18030; headers in Chinese or English: 姓名, 手机号,
-    网格 (name or id), 原因, optional 观察方式, 开始日期, 观察天数, 末次暴露日期, 地址, 身份证号, 出生日期, 语言).
+    网格 (name or id), 原因, optional 观察方式, 开始日期, 观察天数, 末次暴露日期, 地址, 身份证号, 出生日期, 语言,
+    户号 (a household's id).
     All or nothing: with any bad line nothing is enrolled and every problem is listed by line. A person
     already under observation, or listed twice, is a line error unless `allow_duplicates=true`."""
     limit = ctx.settings.max_upload_bytes
@@ -86,12 +87,12 @@ async def get_subject(subject_id: uuid.UUID, staff: CurrentStaff, ctx: Ctx, sess
 
 
 @router.patch("/{subject_id}", response_model=SubjectRead,
-              responses={403: {"description": "A clinician may correct only phone, address and language."}})
+              responses={403: {"description": "A clinician may correct only phone, address, language and household."}})
 async def correct_subject(subject_id: uuid.UUID, body: SubjectUpdate, staff: CurrentStaff, ctx: Ctx,
                           session: SessionDep) -> SubjectRead:
     """Correct a person's record. Only the fields sent change; every change is audited with its old and
     new value (ID numbers masked). Administrators may correct any field; clinicians of the person's grid
-    their phone, address and language."""
+    their phone, address, language and household."""
     subject = await service.correct(session, staff=staff, subject_id=subject_id, body=body, now=ctx.now())
     return service.to_read(subject, now=ctx.now(), rules=ctx.settings.rules)
 

@@ -65,13 +65,14 @@ class SubjectCreate(BaseModel):
     language: Language | None = None
     site_id: DbId | None = Field(None, description="The centralised observation site (see /sites).")
     room: Text | None = Field(None, max_length=50)
+    household_id: uuid.UUID | None = Field(None, description="The household (see /households) in the same grid.")
     allow_duplicate: bool = Field(
         False, description="Enrol even though someone under observation has the same ID number, or the same "
                            "name and phone (recorded in the audit log).")
 
 
 # Corrections a clinician of the person's grid may make; everything else is an administrator's.
-CLINICIAN_EDITABLE = frozenset({"phone", "address", "language"})
+CLINICIAN_EDITABLE = frozenset({"phone", "address", "language", "household_id"})
 
 
 class SubjectUpdate(BaseModel):
@@ -86,6 +87,7 @@ class SubjectUpdate(BaseModel):
     observation_type: Literal["home", "centralized"] | None = None
     site_id: DbId | None = None
     room: Text | None = Field(None, max_length=50)
+    household_id: uuid.UUID | None = None
 
 
 class ExtendCreate(BaseModel):
@@ -121,6 +123,7 @@ class SubjectRead(BaseModel):
     outcome: str | None = None
     site_id: int | None = None
     room: str | None = None
+    household_id: uuid.UUID | None = None
     case_flag: str | None = None
     test_state: str | None = None
     roster_status: str | None

@@ -19,6 +19,7 @@ from server.domain_events import emit
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.models import ACTIVE, Grid, Subject
 from server.models.case import Site
+from server.models.households import Household
 from server.roster.status import reevaluate, subject_state
 from server.subjects.schemas import (
     CLINICIAN_EDITABLE,
@@ -95,6 +96,8 @@ async def enrol(
         raise Invalid("The last exposure date cannot be in the future.")
     if body.site_id is not None and await session.get(Site, body.site_id) is None:
         raise Invalid("No site with id {site_id}.", site_id=body.site_id)
+    if body.household_id is not None:
+        await check_household(session, household_id=body.household_id, grid_id=grid.id)
     duplicate = None if duplicates_checked else (await find_duplicates(session, [identity(body)]))[0]
     if duplicate is not None and not body.allow_duplicate:
         raise duplicate_error(actor, *duplicate)
@@ -118,6 +121,7 @@ async def enrol(
         last_exposure_date=body.last_exposure_date,
         site_id=body.site_id,
         room=body.room,
+        household_id=body.household_id,
         address=body.address,
         id_number=body.id_number,
         date_of_birth=body.date_of_birth,
@@ -142,6 +146,14 @@ async def enrol(
     emit(session, "subject.enrolled", subject_id=str(subject.id), grid_id=grid.id,
          status=evaluation.status.value, flags=[])
     return subject, code
+
+
+async def check_household(session: AsyncSession, *, household_id: uuid.UUID, grid_id: int) -> Household:
+    """The household a person is put in: it must exist and be in the person's grid."""
+    household = await session.get(Household, household_id)
+    if household is None or household.grid_id != grid_id:
+        raise Invalid("No household with id {household_id} in this person's grid.", household_id=str(household_id))
+    return household
 
 
 def _locked(query: Select[Subject]) -> Select[Subject]:
@@ -199,6 +211,8 @@ def _audit_value(field: str, value: object) -> object:
         return None
     if field in _MASKED_IN_AUDIT:
         return _MASKED_IN_AUDIT[field](str(value))
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -220,6 +234,8 @@ async def correct(session: AsyncSession, *, staff: Staff, subject_id: uuid.UUID,
     subject = await get_in_scope(session, staff=staff, subject_id=subject_id, for_update=True)
     if body.site_id is not None and await session.get(Site, body.site_id) is None:
         raise Invalid("No site with id {site_id}.", site_id=body.site_id)
+    if body.household_id is not None:
+        await check_household(session, household_id=body.household_id, grid_id=subject.grid_id)
     changes: dict[str, list[object]] = {}
     for field in sorted(sent):
         value = getattr(body, field)
@@ -324,6 +340,7 @@ def to_read(subject: Subject, *, now: datetime, rules: Rules) -> SubjectRead:
         outcome=subject.outcome,
         site_id=subject.site_id,
         room=subject.room,
+        household_id=subject.household_id,
         case_flag=subject.case_flag,
         test_state=subject.test_state,
         roster_status=evaluation.status.value if evaluation else None,
