@@ -41,6 +41,7 @@ from server.roster.router import router as roster_router
 from server.scheduler import service as scheduler
 from server.settings import Settings
 from server.sites.router import router as sites_router
+from server.sms.router import router as sms_router
 from server.subjects.router import router as subjects_router
 from server.subjects.router import verify_router
 from server.users.router import router as users_router
@@ -158,7 +159,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(refuse_cross_site_cookie_writes)])
     for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
                    roster_router, alerts_router, audit_router, live_router, checkins_router, notifications_router,
-                   verify_router, sites_router, households_router):
+                   verify_router, sites_router, households_router, sms_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(fhir_router)

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     sms_url: str | None = None
     sms_body_template: str | None = None
     sms_headers: str | None = None
+    # The SMS gateway's shared secret for replies it forwards (POST /api/v1/sms/inbound); unset: no such route.
+    sms_inbound_secret: str | None = None
     vapid_private_key: str | None = None
     vapid_public_key: str | None = None
     vapid_subject: str | None = None

@@ -19,6 +19,21 @@ REMINDER_TITLE = _("Temperature reminder")
 REMINDER_TEXT = _("Please take your temperature and report it before {end}. Feeling unwell? Call {hotline}.")
 ALERT_TITLE = _("Home observation alert")
 BATCH_TITLE = _("Home observation alerts ({n})")
+# Reminders by SMS when replies are read (HOMEWATCH_SMS_INBOUND_SECRET): they say how to answer.
+REMINDER_SMS_TEXT = _("Please take your temperature before {end} and reply to this message with it, for example "
+                      "36.8, and any symptoms (咳嗽 cough). Feeling unwell? Call {hotline}.")
+SMS_REPLY_TITLE = _("Temperature report")
+SMS_SAVED = _("Thank you. {temperature} is saved.")
+SMS_SAVED_SYMPTOMS = _("Thank you. {temperature} is saved; your clinic has been told about your symptoms and will "
+                       "contact you.")
+SMS_SAVED_FEVER = _("{temperature} is a fever. It is saved and your clinic will call you soon. If you have trouble "
+                    "breathing or feel very unwell, call 120 now.")
+SMS_HELP = _("To report your temperature, reply with the number only, for example 36.8, and any symptoms (咳嗽 "
+             "cough, 头痛 headache). Questions: call {hotline}.")
+SMS_UNKNOWN = _("This number is not on the list of people under home observation, so nothing was saved. "
+                "Questions: call {hotline}.")
+SMS_SHARED = _("Several people under observation share this phone number, so we cannot tell who this is. "
+               "Please use your personal or household link, or call {hotline}.")
 CALL_TITLE = _("Your clinic is calling you")
 CALL_TEXT = _("{name}, {unit}, is calling you for a video call. Tap to answer.")
 del _

@@ -149,9 +149,14 @@ async def enqueue_reminders(session: AsyncSession, *, window: WindowInstance, se
         wanted.append(has_subscription)
     new_id = func.gen_random_uuid() if dialect == "postgresql" else func.lower(func.hex(func.randomblob(16)))
     data = {"kind": "reminder", "window_start": window.start.isoformat(), "window_end": window.end.isoformat()}
+    text: Any = localised(REMINDER_TEXT, end=end, hotline=settings.hotline)
+    if sms and settings.sms_inbound_secret:
+        # Replies are read (server/sms): an SMS reminder says how to answer it with the temperature.
+        by_sms = localised(messages.REMINDER_SMS_TEXT, end=end, hotline=settings.hotline)
+        text = case((has_subscription, text), else_=by_sms) if webpush else by_sms
     rows = select(
         new_id, channel, recipient, Subject.id,
-        localised(REMINDER_TITLE), localised(REMINDER_TEXT, end=end, hotline=settings.hotline),
+        localised(REMINDER_TITLE), text,
         literal(data, JSON),
         literal("reminder:") + cast(Subject.id, String) + literal(":" + window.start.isoformat()),
         literal(PENDING), literal(0), literal(now, OutboxMessage.next_attempt_at.type),

@@ -54,7 +54,8 @@ async def test_one_form_saves_everyone_at_home_once(
 ) -> None:
     code, (me, grandma) = await _household_of_two(app_ctx, world)
     await client.get(f"/h/{code}")
-    form = {f"temperature_c:{me}": "３６，６", f"temperature_c:{grandma}": "38.2", f"symptoms:{grandma}": ["cough"]}
+    form: dict[str, object] = {f"temperature_c:{me}": "３６，６", f"temperature_c:{grandma}": "38.2",
+                               f"symptoms:{grandma}": ["cough"]}
     response = await post_form(client, "/household", "/household/readings", form)
     assert response.status_code == 303, response.text
     shown = text(await client.get(response.headers["location"]))
