@@ -21,6 +21,8 @@ from server.checkins.media import media_refusal
 from server.checkins.router import router as checkins_router
 from server.context import AppContext
 from server.db import UNREACHABLE_ERRORS, Database, database_unreachable
+from server.declarations.router import census_router
+from server.declarations.router import router as declarations_router
 from server.deps import refuse_cross_site_cookie_writes
 from server.errors import AppError, NotFound, Unauthorized, Unavailable
 from server.fhir.router import router as fhir_router
@@ -159,7 +161,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(refuse_cross_site_cookie_writes)])
     for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
                    roster_router, alerts_router, audit_router, live_router, checkins_router, notifications_router,
-                   verify_router, sites_router, households_router, sms_router):
+                   verify_router, sites_router, households_router, sms_router, declarations_router,
+                   census_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(fhir_router)

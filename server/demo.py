@@ -17,6 +17,8 @@ from server.alerts.service import acknowledge, open_alert
 from server.auth.principal import SYSTEM_STAFF, Admin, HouseholdPrincipal, Staff
 from server.auth.security import hash_access_code
 from server.db import Database, utcnow
+from server.declarations.schemas import DeclarationCreate
+from server.declarations.service import declare, record_tally
 from server.errors import AppError
 from server.grids.service import get_or_create_grids
 from server.households.schemas import HouseholdCreate, HouseholdReadingCreate
@@ -29,6 +31,8 @@ from server.readings.service import add_reading
 from server.roster.status import reevaluate
 from server.settings import Settings
 from server.sites.service import create_site
+from server.sms.schemas import SmsInboundCreate
+from server.sms.service import receive as receive_sms
 from server.subjects import course
 from server.subjects.release import release
 from server.subjects.schemas import (
@@ -118,6 +122,7 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> list[
                 index += 1
         await _seed_checkins(db, settings, now)
         await _seed_households(db, settings, now)
+        await _seed_sms_and_declarations(db, settings, now)
         async with db.session() as session:
             for subject in (await session.scalars(select(Subject).where(Subject.state == "active"))).all():
                 reevaluate(session, subject, now=now, rules=rules)
@@ -378,3 +383,44 @@ async def _seed_households(db: Database, settings: Settings, now: datetime) -> N
                         readings=[HouseholdReadingCreate(subject_id=subject_id, temperature_c=36.4 + 0.1 * n,
                                                          taken_at=taken)
                                   for n, subject_id in enumerate(member_ids)])
+
+
+# People who report by SMS reply (no smartphone), and what they texted back this morning.
+SMS_PEOPLE = [("刘桂兰", "13912340021", "36,7"), ("赵大爷", "13912340022", "３７．９ 咳嗽")]
+# Residents who declared themselves and wait in the screening queue: name, phone, from, contact, symptoms.
+DECLARATIONS = [
+    ("孙丽", "13912340031", "武汉", False, []),
+    ("周强", "13912340032", "温州", True, ["cough"]),
+    ("吴敏", "13912340033", "黄冈", False, []),
+    ("郑华", "13912340034", None, True, ["fatigue", "headache"]),
+]
+
+
+async def _seed_sms_and_declarations(db: Database, settings: Settings, now: datetime) -> None:
+    """Two people without smartphones who reported by SMS, a queue of declarations, and census progress."""
+    rules = settings.rules
+    today = local_date(now, rules)
+    async with db.session() as session:
+        grids = (await session.scalars(select(Grid).where(Grid.name.in_(GRIDS[:3])).order_by(Grid.id))).all()
+        for index, (name, phone, _text) in enumerate(SMS_PEOPLE):
+            await enrol(session, actor=SYSTEM_STAFF, rules=rules, now=day_start(today, rules) - timedelta(days=2),
+                        body=SubjectCreate(full_name=name, phone=phone, grid_id=grids[index % len(grids)].id,
+                                           observation_type="home", reason="自外省返回（无智能手机，短信上报）",
+                                           start_date=today - timedelta(days=2)))
+    window = next((w for w in windows_on(today, rules) if w.start <= now), None)
+    if window is not None:
+        for index, (_name, phone, text) in enumerate(SMS_PEOPLE):
+            async with db.session() as session:
+                received = min(now, window.start + timedelta(minutes=30 + index * 7))
+                await receive_sms(session, settings=settings, now=received, message=SmsInboundCreate(
+                    message_id=f"demo-{today.isoformat()}-{index}", from_=phone, text=text, received_at=received))
+    async with db.session() as session:
+        for index, (name, phone, origin, contact, symptoms) in enumerate(DECLARATIONS):
+            grid = grids[index % len(grids)]
+            await declare(session, actor=SYSTEM_STAFF, now=now - timedelta(hours=5 - index), body=DeclarationCreate(
+                full_name=name, phone=phone, address=f"{grid.name} {index + 3}栋{index + 1}01", area_id=grid.id,
+                arrival_date=today - timedelta(days=index + 1), arrived_from=origin, contact_with_case=contact,
+                symptoms=symptoms, gatherings=index == 2))
+        for index, grid in enumerate(grids):
+            await record_tally(session, staff=SYSTEM_STAFF, area_id=grid.id, households_visited=40 + 13 * index,
+                               people_counted=101 + 29 * index, now=now - timedelta(hours=3))

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # each takes one of the process's media slots while it lasts.
     checkin_rate_limit: int = Field(6, ge=1)
     checkin_rate_window_seconds: int = Field(600, ge=1)
+    # The public self-declaration form: this many declarations per client address and window (all processes).
+    declaration_rate_limit: int = Field(30, ge=1)
+    declaration_rate_window_seconds: int = Field(600, ge=1)
     # Snapshots are evidence for the observation period only; they are deleted this long after release.
     snapshot_retention_days: int = Field(30, ge=0)
     release_requires_checkin: bool = False

@@ -291,6 +291,7 @@ class RosterCount(Base):
 
 from server.models.case import CaseAction, Certificate, LabTest, Site  # noqa: E402,F401
 from server.models.checkins import Call, Checkin, CheckinSnapshot  # noqa: E402,F401
+from server.models.declarations import CensusTally, Declaration  # noqa: E402,F401
 from server.models.households import Household  # noqa: E402,F401
 from server.models.notifications import OutboxMessage, PushSubscription  # noqa: E402,F401
 from server.models.sms import SmsInbound  # noqa: E402,F401

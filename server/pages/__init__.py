@@ -11,13 +11,24 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from server.errors import AppError, NotFound
-from server.pages import admin, certificates, checkins, household, roster, site, staff, subject, subject_detail
+from server.pages import (
+    admin,
+    certificates,
+    checkins,
+    declare,
+    household,
+    roster,
+    site,
+    staff,
+    subject,
+    subject_detail,
+)
 from server.pages.rendering import STATIC_DIR, LoginRequired, create_templates, error_response, login_redirect
 
 __all__ = ["error_response", "install", "wants_page"]
 
 ROUTERS = (site.router, staff.router, subject.router, roster.router, subject_detail.router, admin.router,
-           checkins.router, certificates.router, household.router)
+           checkins.router, certificates.router, household.router, declare.router)
 
 
 def wants_page(request: Request) -> bool:

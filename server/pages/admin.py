@@ -14,6 +14,7 @@ from server import validation
 from server.audit import service as audit
 from server.auth.principal import Admin
 from server.body_limit import describe_size
+from server.declarations.service import progress as census_progress
 from server.errors import AppError, Invalid, NotFound
 from server.fields import DbId, db_id, page_number
 from server.grids.service import create_grid, list_grids
@@ -66,7 +67,8 @@ async def _summary(page: Page[Admin], *, status_code: int = 200, **extra: Any) -
                                               limit=REVIEW_LIST, offset=0)
     context = {"site_error": None, "site_problems": [], "site_form": {"name": "", "address": ""}} | extra
     return page.render("admin/summary.html", status_code=status_code, data=data, chart=chart, review=review,
-                       section="summary", sites=await site_occupancy(page.session), **context)
+                       section="summary", sites=await site_occupancy(page.session),
+                       progress=await census_progress(page.session, staff=page.caller), **context)
 
 
 @router.post("/admin/sites")
