@@ -16,6 +16,7 @@ from server.alerts.router import router as alerts_router
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.body_limit import BodyLimit
+from server.brief.router import router as brief_router
 from server.checkins.lifecycle import start_media, stop_media
 from server.checkins.media import media_refusal
 from server.checkins.router import router as checkins_router
@@ -25,6 +26,7 @@ from server.declarations.router import census_router
 from server.declarations.router import router as declarations_router
 from server.deps import refuse_cross_site_cookie_writes
 from server.errors import AppError, NotFound, Unauthorized, Unavailable
+from server.exports.router import router as exports_router
 from server.fhir.router import router as fhir_router
 from server.grids.router import router as grids_router
 from server.headers import SecurityHeaders
@@ -44,6 +46,7 @@ from server.scheduler import service as scheduler
 from server.settings import Settings
 from server.sites.router import router as sites_router
 from server.sms.router import router as sms_router
+from server.subjects import census_jobs
 from server.subjects.router import router as subjects_router
 from server.subjects.router import verify_router
 from server.users.router import router as users_router
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             yield
         finally:
             await scheduler.stop(ctx)
+            await census_jobs.stop(ctx)
             await stop_worker(ctx)
             await stop_media(ctx)
             await stop_bus(ctx)
@@ -162,7 +166,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
                    roster_router, alerts_router, audit_router, live_router, checkins_router, notifications_router,
                    verify_router, sites_router, households_router, sms_router, declarations_router,
-                   census_router):
+                   census_router, exports_router, brief_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(fhir_router)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,8 @@ class AppContext:
     scheduler: asyncio.Task[None] | None = None
     outbox_worker: asyncio.Task[None] | None = None
     outbox_channels: dict[str, Channel] | None = None
+    # Work started by a request that goes on after it (census imports), cancelled at shutdown.
+    background_tasks: set[asyncio.Task[None]] = field(default_factory=set)
     # Names to addresses, for checking Web Push endpoints (tests put a table here instead of DNS).
     resolve_host: Resolver = system_resolver
 

@@ -147,6 +147,37 @@ def classification(_: T, code: str) -> str:
     return {"normal": _("Normal"), "fever": _("Fever"), "high_fever": _("High fever")}.get(code, code)
 
 
+def brief_metric(_: T, code: str) -> str:
+    return {
+        "home": _("At home"),
+        "centralized": _("At a site"),
+        "new": _("New"),
+        "released": _("Released"),
+        "closed": _("Closed (hospital or case)"),
+        "fever": _("Fever"),
+        "symptoms": _("Symptoms"),
+        "missed": _("Missed the last window"),
+        "referrals": _("Referred"),
+        "tests_sampled": _("Tests sampled"),
+        "tests_pending": _("Tests pending"),
+        "tests_positive": _("Positive"),
+        "video_checkins": _("Seen on video"),
+    }.get(code, code)
+
+
+def census_import_status(_: T, code: str) -> str:
+    return {
+        "queued": _("Waiting to start"),
+        "checking": _("Checking the lines"),
+        "writing": _("Enrolling"),
+        "done": _("Everyone enrolled"),
+        "rejected": _("Nobody enrolled: lines need fixing"),
+        "checked": _("Checked"),
+        "failed": _("Failed"),
+        "interrupted": _("Interrupted: the server stopped during the import"),
+    }.get(code, code)
+
+
 def observation_type(_: T, code: str) -> str:
     return {"home": _("At home"), "centralized": _("Centralised site")}.get(code, code)
 
@@ -252,7 +283,17 @@ def audit_action(_: T, code: str) -> str:
         "checkin.viewed": _("Opened a video check-in"),
         "checkin.snapshot_viewed": _("Looked at a check-in picture"),
         "checkin.watched": _("Watched a check-in live"),
+        "fhir.patient_read": _("Read the record through FHIR"),
+        "fhir.patients_searched": _("Searched people through FHIR"),
+        "fhir.observation_read": _("Read a reading through FHIR"),
+        "fhir.observations_searched": _("Read readings through FHIR"),
+        "fhir.exported": _("Exported a grid through FHIR"),
         "call.requested": _("Rang a person for a video call"),
+        "export.roster": _("Exported the roster"),
+        "subjects.census_import_started": _("Uploaded a long census list"),
+        "subjects.census_cards_printed": _("Printed enrolment cards of a census list"),
+        "export.readings": _("Exported readings"),
+        "export.releases": _("Exported the release register"),
     }.get(code, code)
 
 

@@ -68,7 +68,9 @@ class Settings(BaseSettings):
     # Request bodies past these sizes are refused with 413 while they arrive, before any parsing: JSON and
     # forms everywhere, and the census upload (the file and its form around it).
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
-    max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(40 * 1024 * 1024, ge=1024)
+    # Census lists up to this many people are enrolled within the request; longer ones in the background.
+    census_sync_rows: int = Field(5000, ge=1, le=5000)
     # PIPL's minimum necessary: this many days after release or closing, a case's personal data (name,
     # phone, ID number, address, date of birth, notes, pictures) is erased; 0 erases at the next run.
     retention_days: int = Field(30, ge=0)

@@ -78,6 +78,8 @@ MESSAGES: dict[str, str] = {
     "duplicate_id_number": _("someone with this ID number is already under observation"),
     "duplicate_name_and_phone": _("someone with this name and phone number is already under observation"),
     "duplicate_in_list": _("the same person as on line {other}"),
+    "exposure_in_future": _("the last exposure date cannot be in the future"),
+    "observation_already_over": _("counted from the last exposure the observation would already be over"),
 }
 # "at least 1 character(s)" reads badly in English and says less than this does.
 NOT_EMPTY = _("must not be empty")

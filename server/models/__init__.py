@@ -141,6 +141,8 @@ class Subject(Base):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The census import that enrolled the person, so its enrolment cards can be printed per grid.
+    census_import_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("census_imports.id"))
 
     grid: Mapped[Grid] = relationship(lazy="raise")
 
@@ -170,7 +172,63 @@ class Subject(Base):
               sqlite_where=text("site_id IS NOT NULL")),
         Index("ix_subjects_household", "household_id", postgresql_where=text("household_id IS NOT NULL"),
               sqlite_where=text("household_id IS NOT NULL")),
+        Index("ix_subjects_census_import", "census_import_id", "grid_id",
+              postgresql_where=text("census_import_id IS NOT NULL"), sqlite_where=text("census_import_id IS NOT NULL")),
     )
+
+
+class CensusImport(Base):
+    """A census list being enrolled (or only checked, ``dry_run``) in the background. Its progress and
+    its report live here, not in the process that runs it, so every app process shows the same job."""
+
+    __tablename__ = "census_imports"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    filename: Mapped[str] = mapped_column(String(200))
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_duplicates: Mapped[bool] = mapped_column(Boolean, default=False)
+    # queued → checking → writing → done; or rejected (lines need fixing), checked (a dry run), failed.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    checked_rows: Mapped[int] = mapped_column(Integer, default=0)
+    written_rows: Mapped[int] = mapped_column(Integer, default=0)
+    # Lines with a problem, and the first problems themselves (field, code, params, line).
+    problem_lines: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Moved on by the process running the job; a job whose heartbeat stopped lost its process.
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_census_imports_created_at", "created_at"),)
+
+
+class DailyBrief(Base):
+    """One grid's figures for one past day, written once when the day is over (by the scheduler, or by
+    the first brief that asks for the day) and never changed: a past day's brief reads these rows only.
+    ``missed`` is the people whose last window of the day went without a reading; it can only be seen
+    soon after the day ends, so a day frozen later leaves it empty."""
+
+    __tablename__ = "daily_brief"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True)
+    home: Mapped[int] = mapped_column(Integer)
+    centralized: Mapped[int] = mapped_column(Integer)
+    new: Mapped[int] = mapped_column(Integer)
+    released: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    fever: Mapped[int] = mapped_column(Integer)
+    symptoms: Mapped[int] = mapped_column(Integer)
+    missed: Mapped[int | None] = mapped_column(Integer)
+    referrals: Mapped[int] = mapped_column(Integer)
+    tests_sampled: Mapped[int] = mapped_column(Integer)
+    tests_pending: Mapped[int] = mapped_column(Integer)
+    tests_positive: Mapped[int] = mapped_column(Integer)
+    video_checkins: Mapped[int] = mapped_column(Integer)
+    frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Reading(Base):

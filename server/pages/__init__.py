@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from server.errors import AppError, NotFound
 from server.pages import (
     admin,
+    brief,
     certificates,
     checkins,
     declare,
@@ -28,7 +29,7 @@ from server.pages.rendering import STATIC_DIR, LoginRequired, create_templates, 
 __all__ = ["error_response", "install", "wants_page"]
 
 ROUTERS = (site.router, staff.router, subject.router, roster.router, subject_detail.router, admin.router,
-           checkins.router, certificates.router, household.router, declare.router)
+           checkins.router, certificates.router, household.router, declare.router, brief.router)
 
 
 def wants_page(request: Request) -> bool:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
+from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy import func, select
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from server import validation
+from monitoring import local_date
+from server import labels, validation
 from server.audit import service as audit
 from server.auth.principal import Admin
 from server.body_limit import describe_size
@@ -18,14 +22,14 @@ from server.declarations.service import progress as census_progress
 from server.errors import AppError, Invalid, NotFound
 from server.fields import DbId, db_id, page_number
 from server.grids.service import create_grid, list_grids
-from server.models import Grid, Subject
+from server.models import ACTIVE, CensusImport, Grid, Subject
 from server.notifications.service import release_candidates
 from server.pages import charts, queries
 from server.pages.rendering import AdminPage, AnyCallerPage, Page, parse_uuid
 from server.roster.service import active_by_grid
 from server.sites.schemas import SiteCreate
 from server.sites.service import create_site, site_occupancy
-from server.subjects import census
+from server.subjects import census, census_jobs
 from server.subjects import service as subjects
 from server.subjects.schemas import SubjectCreate
 from server.users.schemas import UserCreate
@@ -65,7 +69,9 @@ async def _summary(page: Page[Admin], *, status_code: int = 200, **extra: Any) -
     )
     _total, review = await release_candidates(page.session, staff=page.caller, now=now, rules=rules,
                                               limit=REVIEW_LIST, offset=0)
-    context = {"site_error": None, "site_problems": [], "site_form": {"name": "", "address": ""}} | extra
+    today = local_date(now, rules)
+    context = {"site_error": None, "site_problems": [], "site_form": {"name": "", "address": ""},
+               "export_from": (today - timedelta(days=6)).isoformat(), "export_to": today.isoformat()} | extra
     return page.render("admin/summary.html", status_code=status_code, data=data, chart=chart, review=review,
                        section="summary", sites=await site_occupancy(page.session),
                        progress=await census_progress(page.session, staff=page.caller), **context)
@@ -177,10 +183,13 @@ async def enrol_form(page: AdminPage) -> Response:
 
 
 async def _enrol(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> Response:
+    now = page.ctx.now()
     context = {
         "grids": list(await list_grids(page.session, staff=page.caller)),
         "languages": LANGUAGES, "error": None, "problems": [], "form": {"observation_type": "home", "language": ""},
-        "census_error": None, "census_errors": [], "duplicate_of": None,
+        "census_error": None, "census_errors": [], "duplicate_of": None, "census_checked": None,
+        "imports": [(job, census_jobs.shown_status(job, now)) for job in await census_jobs.recent(page.session)],
+        "import_status": partial(labels.census_import_status, page._),
         "default_days": page.ctx.settings.observation_days, "section": "enrol",
     }
     return page.render("admin/enrol.html", status_code=status_code, **(context | extra))
@@ -228,32 +237,100 @@ async def enrol(page: AdminPage) -> Response:
     return await _card(page, subject, code, new=True)
 
 
+def _problem_lines(page: AnyCallerPage, problems: list[validation.Problem]) -> list[str]:
+    return [page._("Line {line}: {detail}", line=p.line, detail=p.describe(page.locale)) if p.line
+            else p.describe(page.locale) for p in problems]
+
+
 @router.post("/admin/enrol/census")
 async def enrol_census(page: AdminPage) -> Response:
-    """A census list (CSV) enrolled at once; every person's card, ready to print."""
+    """A census list (CSV or XLSX): a short one enrolled at once with every person's card ready to print;
+    a long one as a background job, whose page shows its progress."""
     form = await page.form()
     upload = form.get("file")
     limit = page.ctx.settings.max_upload_bytes
     data = await upload.read(limit + 1) if isinstance(upload, StarletteUploadFile) else b""
+    dry_run = form.get("dry_run") == "1"
+    allow_duplicates = form.get("allow_duplicates") == "1"
     try:
         if len(data) > limit:
             raise Invalid("The file is larger than {size}; please split the list.", size=describe_size(limit))
-        created = await census.import_census(page.session, actor=page.caller,
-                                             data=data, rules=page.ctx.settings.rules, now=page.ctx.now(),
-                                             allow_duplicates=form.get("allow_duplicates") == "1")
+        rows = await asyncio.to_thread(census.read_rows, data)
+        if len(rows) > page.ctx.settings.census_sync_rows:
+            filename = upload.filename or "" if isinstance(upload, StarletteUploadFile) else ""
+            job = await census_jobs.start(page.session, page.ctx, actor=page.caller, rows=rows, filename=filename,
+                                          dry_run=dry_run, allow_duplicates=allow_duplicates)
+            return page.redirect(f"/admin/imports/{job.id}")
+        created = await census.import_census(page.session, actor=page.caller, rows=rows,
+                                             rules=page.ctx.settings.rules, now=page.ctx.now(),
+                                             allow_duplicates=allow_duplicates, dry_run=dry_run)
     except AppError as error:
         problems = error.problems if isinstance(error, validation.InvalidInput) else []
-        lines = [page._("Line {line}: {detail}", line=p.line, detail=p.describe(page.locale)) if p.line
-                 else p.describe(page.locale) for p in problems]
         return await _enrol(page, status_code=error.status_code, census_error=page.error_text(error),
-                            census_errors=lines)
+                            census_errors=_problem_lines(page, problems))
+    if dry_run:
+        return await _enrol(page, census_checked=len(rows))
+    return await _cards(page, [(subject, code) for _line, subject, code in created])
+
+
+async def _cards(page: Page[Admin], enrolled: list[tuple[Subject, str]]) -> Response:
     grids = {g.id: g for g in await list_grids(page.session, staff=page.caller)}
     people = []
-    for _line, subject, code in created:
+    for subject, code in enrolled:
         url = subjects.access_url(page.ctx.settings.public_url, code)
         people.append({"subject": subject, "grid": grids.get(subject.grid_id), "url": url,
                        "qr": charts.qr_svg(url, title=page._("QR code of the personal link"))})
     return page.render("admin/census.html", people=people, section="enrol")
+
+
+CARD_PAGE = 200
+
+
+async def _census_import(page: Page[Admin], import_id: str) -> CensusImport:
+    job_id = parse_uuid(import_id)
+    job = await page.session.get(CensusImport, job_id) if job_id is not None else None
+    if job is None:
+        raise NotFound("No such census import.")
+    return job
+
+
+@router.get("/admin/imports/{import_id}")
+async def census_import_page(import_id: str, page: AdminPage) -> Response:
+    """A background census import: progress (the page reloads itself while it runs), the lines to fix,
+    and once people are enrolled, their cards to print grid by grid."""
+    job = await _census_import(page, import_id)
+    shown = census_jobs.shown_status(job, page.ctx.now())
+    grids: list[tuple[int, str, int]] = []
+    if job.written_rows:
+        grids = [(grid_id, name, int(n)) for grid_id, name, n in (await page.session.execute(
+            select(Subject.grid_id, Grid.name, func.count()).join(Grid, Grid.id == Subject.grid_id)
+            .where(Subject.census_import_id == job.id, Subject.state == ACTIVE)
+            .group_by(Subject.grid_id, Grid.name).order_by(Grid.name))).all()]
+    problems = _problem_lines(page, [census_jobs.problem_of(p) for p in job.problems])
+    return page.render("admin/census_import.html", job=job, shown=shown, running=shown in census_jobs.RUNNING,
+                       problems=problems, grids=grids, card_page=CARD_PAGE, section="enrol",
+                       import_status=partial(labels.census_import_status, page._))
+
+
+@router.post("/admin/imports/{import_id}/cards")
+async def census_import_cards(import_id: str, page: AdminPage) -> Response:
+    """The enrolment cards of one grid's people from a census import, a page of them at a time: each
+    person's personal link is issued now (links are shown only once, and a long import showed none)."""
+    form = await page.form()
+    job = await _census_import(page, import_id)
+    grid_id = db_id(str(form.get("grid_id", "")))
+    number = page_number(str(form.get("page_no", "")), page_size=CARD_PAGE)
+    people = (await page.session.scalars(
+        select(Subject).where(Subject.census_import_id == job.id, Subject.grid_id == grid_id,
+                              Subject.state == ACTIVE)
+        .order_by(Subject.full_name, Subject.id).limit(CARD_PAGE).offset((number - 1) * CARD_PAGE)
+        .with_for_update())).all()
+    now = page.ctx.now()
+    enrolled = [(subject, await subjects.reissue_access_code(page.session, actor=page.caller, subject=subject,
+                                                             now=now)) for subject in people]
+    audit.record(page.session, page.caller, "subjects.census_cards_printed", census_import=str(job.id),
+                 grid_id=grid_id, count=len(enrolled))
+    return await _cards(page, enrolled)
 
 
 async def _card(page: AnyCallerPage, subject: Subject, code: str, *, new: bool) -> Response:

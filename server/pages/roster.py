@@ -42,8 +42,13 @@ async def roster_page(page: StaffPage, grid: str | None = None, status: str | No
         pairs = {k: v for k, v in params.items() if v not in (None, "")}
         return "/roster" + (f"?{urlencode(pairs)}" if pairs else "")
 
+    def export(fmt: str) -> str:
+        params = {"format": fmt, "lang": page.locale, "grid_id": grid_id,
+                  "status": chosen_status.value if chosen_status else None, "q": query, "site_id": db_id(site)}
+        return "/api/v1/exports/roster?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
     return page.render(
-        "staff/roster.html", result=result, grids=grids, grid_names={g.id: g.name for g in grids},
+        "staff/roster.html", export=export, result=result, grids=grids, grid_names={g.id: g.name for g in grids},
         grid_id=grid_id, status=chosen_status.value if chosen_status else None, q=query or "",
         page_no=number, pages=pages, matching=matching, link=link, statuses=[s.value for s in Status],
     )

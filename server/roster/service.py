@@ -120,6 +120,22 @@ async def active_by_grid(session: AsyncSession) -> dict[int, int]:
     return {grid_id: int(n or 0) for grid_id, n in rows.all()}
 
 
+def roster_filters(staff: Staff, *, grid_id: int | None = None, q: str | None = None,
+                   site_id: int | None = None) -> list[ColumnElement[bool]]:
+    """Who the roster lists for these filters (the status filter aside): the people under observation in
+    the caller's grids. The roster's export lists the same people (server/exports)."""
+    if grid_id is not None and not staff.sees_grid(grid_id):
+        raise Forbidden("This grid is not one of yours.")
+    filters: list[ColumnElement[bool]] = [Subject.state == ACTIVE, staff.subject_filter()]
+    if grid_id is not None:
+        filters.append(Subject.grid_id == grid_id)
+    if q and q.strip():
+        filters.append(_search(q))
+    if site_id is not None:
+        filters.append(Subject.site_id == site_id)
+    return filters
+
+
 async def roster(
     session: AsyncSession, *, staff: Staff, rules: Rules, now: datetime, grid_id: int | None = None,
     status: Status | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
@@ -138,15 +154,9 @@ async def roster(
         await refresh_stale_statuses(session, now=now, rules=rules)
     p = sweep_parameters(now, rules)
 
-    filters: list[ColumnElement[bool]] = [Subject.state == ACTIVE, staff.subject_filter()]
-    if grid_id is not None:
-        filters.append(Subject.grid_id == grid_id)
+    filters = roster_filters(staff, grid_id=grid_id, q=q, site_id=site_id)
     counts = RosterCounts()
     found: list[tuple[Subject, int]] = []
-    if q and q.strip():
-        filters.append(_search(q))
-    if site_id is not None:
-        filters.append(Subject.site_id == site_id)
     if (q and q.strip()) or site_id is not None:
         rank = rules_sql.status_rank(p)
         found_ranks = select(rank.label("rank")).where(*filters).subquery()

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from monitoring import Rules, latest_closed_window, next_boundary, sweep_parameters
 from server.alerts.service import open_alert
 from server.auth.principal import SYSTEM_STAFF
+from server.brief.service import freeze_days
 from server.context import AppContext
 from server.db import Database, rowcount
 from server.metrics import SWEEP_LAG, SWEEP_SECONDS
@@ -148,6 +149,10 @@ async def _sweep(ctx: AppContext, now: datetime, *, full: bool) -> list[StatusCh
                                  media_dir=settings.media_dir)
         if erased:
             logger.info("erased the personal data of %d closed cases", erased)
+        # A day that ended is frozen for the daily brief (after midnight: yesterday).
+        frozen = await freeze_days(ctx.db, now=now, rules=settings.rules)
+        if frozen:
+            logger.info("froze the daily brief of %d day(s)", frozen)
     if alerts or reminders:
         logger.info("sweep at %s: %d missed-twice alerts, %d reminders queued", now.isoformat(), alerts,
                     reminders)

@@ -1,20 +1,27 @@
-"""Enrolment from a census list: a CSV file as grid workers keep it (Excel's UTF-8 or GB18030 export),
-validated as a whole — one bad line and nothing is written, with every problem named by line."""
+"""Enrolment from a census list: a CSV file as grid workers keep it (Excel's UTF-8 or GB18030 export) or
+an XLSX workbook, validated as a whole — one bad line and nothing is written, with every problem named by
+line. Lists of up to ``HOMEWATCH_CENSUS_SYNC_ROWS`` (5,000) people are enrolled within the request (their
+cards print at once); longer ones, up to :data:`MAX_ROWS`, as a background job (:mod:`server.subjects.census_jobs`),
+checked by the same functions here."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
-from datetime import datetime
+import zipfile
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import date, datetime
 from typing import Any
 
+from openpyxl import load_workbook
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring import Rules
-from monitoring.course import Identity, duplicate_of
+from monitoring import Rules, local_date
+from monitoring.course import enrolment_end, normalised_name
 from server import i18n, labels, validation
 from server.audit import service as audit
 from server.auth.principal import Staff
@@ -25,7 +32,13 @@ from server.subjects.schemas import SubjectCreate
 from server.subjects.service import enrol, find_duplicates, identity
 from server.validation import InvalidInput, Problem
 
-MAX_ROWS = 5000
+MAX_ROWS = 200_000
+# Lines checked per step in a worker thread (the event loop serves other requests between steps), and
+# people looked up at once among those already under observation.
+CHECK_BATCH = 2_000
+DUPLICATE_BATCH = 1_000
+
+Progress = Callable[[int], Awaitable[None]]
 
 # Column headers as people write them, in Chinese or English.
 COLUMNS = {
@@ -78,11 +91,56 @@ def _decode(data: bytes) -> str:
     raise Invalid("The file is neither UTF-8 nor GB18030 text. Please save the list as CSV.")
 
 
-def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
-    """(line number, {our column: value}) for each non-empty line after the header."""
+def is_xlsx(data: bytes) -> bool:
+    """An XLSX workbook is a ZIP archive; a CSV file never starts like one."""
+    return data[:4] == b"PK\x03\x04"
+
+
+def _cell(value: Any) -> str:
+    """A spreadsheet cell as the text a CSV export of it would hold: dates in ISO form, whole numbers
+    (phone numbers typed as numbers) without a decimal point."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_lines(data: bytes) -> Iterator[list[str]]:
+    try:
+        # Read-only mode streams the sheet's XML instead of building every cell as an object.
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        raise Invalid("The file is not an XLSX workbook that can be read. Please save the list as XLSX or CSV.") \
+            from error
+    try:
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
+            yield [_cell(v) for v in values]
+    finally:
+        workbook.close()
+
+
+def _csv_lines(data: bytes) -> Iterator[list[str]]:
     reader = csv.reader(io.StringIO(_decode(data)))
-    header = next(reader, None)
-    if not header:
+    try:
+        yield from reader
+    except csv.Error as error:
+        # A field past the csv module's size limit (128 KiB) ends the reading there: name the line.
+        raise InvalidInput("The list was not imported: {count} line(s) need fixing. Nothing was enrolled.",
+                           count=1, problems=[validation.custom("", "unreadable_line", line=reader.line_num)]) \
+            from error
+
+
+def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
+    """(line number, {our column: value}) for each non-empty line after the header, from CSV or XLSX
+    (the first sheet; its row numbers are the line numbers)."""
+    lines = _xlsx_lines(data) if is_xlsx(data) else _csv_lines(data)
+    header = next(lines, None)
+    if not header or not any(h.strip() for h in header):
         raise Invalid("The file is empty. The first line must name the columns, e.g. 姓名,手机号,网格,原因.")
     names = _header_names()
     columns = [names.get(h.strip().lower()) for h in header]
@@ -91,18 +149,12 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
         raise InvalidInput("The list is missing columns it needs. Nothing was enrolled.",
                            problems=[validation.custom(c, "missing_column") for c in missing])
     rows = []
-    try:
-        for line, values in enumerate(reader, start=2):
-            if not any(v.strip() for v in values):
-                continue
-            rows.append((line, {c: v.strip() for c, v in zip(columns, values, strict=False) if c}))
-            if len(rows) > MAX_ROWS:
-                raise Invalid("A list may have at most {max} people; please split it.", max=MAX_ROWS)
-    except csv.Error as error:
-        # A field past the csv module's size limit (128 KiB) ends the reading there: name the line.
-        raise InvalidInput("The list was not imported: {count} line(s) need fixing. Nothing was enrolled.",
-                           count=1, problems=[validation.custom("", "unreadable_line", line=reader.line_num)]) \
-            from error
+    for line, values in enumerate(lines, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        rows.append((line, {c: v.strip() for c, v in zip(columns, values, strict=False) if c}))
+        if len(rows) > MAX_ROWS:
+            raise Invalid("A list may have at most {max} people; please split it.", max=MAX_ROWS)
     if not rows:
         raise Invalid("The list has a header but no people.")
     return rows
@@ -113,8 +165,8 @@ def _date(value: str) -> str | None:
     return value.replace("/", "-") if value else None
 
 
-def _check_row(line: int, row: dict[str, str], grids: dict[str, int],
-               households: dict[str, int]) -> tuple[SubjectCreate | None, list[Problem]]:
+def _check_row(line: int, row: dict[str, str], grids: dict[str, int], households: dict[str, int],
+               today: date, rules: Rules) -> tuple[SubjectCreate | None, list[Problem]]:
     """The enrolment a line asks for, or every problem it has (ours and the schema's)."""
     found: list[Problem] = []
     grid_id = grids.get(row.get("grid", ""))
@@ -146,6 +198,7 @@ def _check_row(line: int, row: dict[str, str], grids: dict[str, int],
         body = SubjectCreate(**fields)
     except ValidationError as error:
         return None, found + validation.problems(error.errors(), line=line)
+    found += _period_problems(line, body, today, rules)
     return (None if found else body), found
 
 
@@ -165,16 +218,47 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
+def _period_problems(line: int, body: SubjectCreate, today: date, rules: Rules) -> list[Problem]:
+    """What enrolment itself would refuse about the dates (see ``subjects.service.enrol``), as line
+    problems, so a long list is refused before anyone is written."""
+    if body.last_exposure_date is not None and body.last_exposure_date > today:
+        return [validation.custom("last_exposure_date", "exposure_in_future", line=line)]
+    start = body.start_date or today
+    end = enrolment_end(start, body.duration_days or rules.observation_days, body.last_exposure_date, rules)
+    if (end - start).days < 1:
+        return [validation.custom("last_exposure_date", "observation_already_over", line=line)]
+    return []
+
+
+def _check_batch(rows: list[tuple[int, dict[str, str]]], grids: dict[str, int], households: dict[str, int],
+                 today: date, rules: Rules) -> tuple[list[tuple[int, SubjectCreate]], list[Problem]]:
+    bodies: list[tuple[int, SubjectCreate]] = []
+    problems: list[Problem] = []
+    for line, row in rows:
+        body, found = _check_row(line, row, grids, households, today, rules)
+        problems += found
+        if body is not None:
+            bodies.append((line, body))
+    return bodies, problems
+
+
 def _duplicates_in_list(bodies: list[tuple[int, SubjectCreate]]) -> list[Problem]:
-    """A person listed twice (the census of one flat taken twice): each later line names the first."""
+    """A person listed twice (the census of one flat taken twice): each later line names the first.
+    The rule is :func:`monitoring.course.duplicate_of` (the same ID number, or the same name and phone),
+    looked up in two indexes instead of comparing every pair: 200,000 lines are 2·10¹⁰ pairs."""
     found: list[Problem] = []
-    seen: list[tuple[int, Identity]] = []
+    by_id_number: dict[str, int] = {}
+    by_name_and_phone: dict[tuple[str, str], int] = {}
     for line, body in bodies:
         person = identity(body)
-        first = next((earlier for earlier, other in seen if duplicate_of(person, other)), None)
-        if first is not None:
-            found.append(validation.custom("full_name", "duplicate_in_list", line=line, other=first))
-        seen.append((line, person))
+        key = (person.phone, normalised_name(person.full_name))
+        earlier = [first for first in (by_id_number.get(person.id_number or ""), by_name_and_phone.get(key))
+                   if first is not None]
+        if earlier:
+            found.append(validation.custom("full_name", "duplicate_in_list", line=line, other=min(earlier)))
+        if person.id_number:
+            by_id_number.setdefault(person.id_number, line)
+        by_name_and_phone.setdefault(key, line)
     return found
 
 
@@ -185,29 +269,51 @@ async def _duplicates_enrolled(session: AsyncSession, bodies: list[tuple[int, Su
             for (line, _body), hit in zip(bodies, hits, strict=True) if hit is not None]
 
 
-async def import_census(
-    session: AsyncSession, *, actor: Staff, data: bytes, rules: Rules, now: datetime,
-    allow_duplicates: bool = False,
-) -> list[tuple[int, Subject, str]]:
-    """Enrol everyone on the list in one transaction; returns (line, subject, access code) for each.
-    People already under observation (or listed twice) are line errors unless ``allow_duplicates``."""
-    rows = read_rows(data)
+async def check_rows(session: AsyncSession, rows: list[tuple[int, dict[str, str]]], *, rules: Rules,
+                     now: datetime, allow_duplicates: bool = False, progress: Progress | None = None,
+                     ) -> tuple[list[tuple[int, SubjectCreate]], list[Problem]]:
+    """Every line checked as enrolment would check it, and (unless ``allow_duplicates``) against the rest
+    of the list and the people already under observation: the enrolments the lines ask for, and every
+    problem by line. The checks run in a worker thread a batch at a time; ``progress`` hears how many
+    lines are done after each batch."""
     grids = (await session.scalars(select(Grid))).all()
     by_name = {g.name: g.id for g in grids} | {str(g.id): g.id for g in grids}
     households = await _households(session, [row.get("household_id", "") for _line, row in rows])
-    problems: list[Problem] = []
+    today = local_date(now, rules)
     bodies: list[tuple[int, SubjectCreate]] = []
-    for line, row in rows:
-        body, found = _check_row(line, row, by_name, households)
-        problems += found
-        if body is not None:
-            bodies.append((line, body))
+    problems: list[Problem] = []
+    for start in range(0, len(rows), CHECK_BATCH):
+        batch_bodies, batch_problems = await asyncio.to_thread(_check_batch, rows[start:start + CHECK_BATCH],
+                                                               by_name, households, today, rules)
+        bodies += batch_bodies
+        problems += batch_problems
+        if progress is not None:
+            await progress(min(len(rows), start + CHECK_BATCH))
     if not allow_duplicates:
-        problems += _duplicates_in_list(bodies) + await _duplicates_enrolled(session, bodies)
+        problems += _duplicates_in_list(bodies)
+        for start in range(0, len(bodies), DUPLICATE_BATCH):
+            problems += await _duplicates_enrolled(session, bodies[start:start + DUPLICATE_BATCH])
         problems.sort(key=lambda p: p.line or 0)
+    return bodies, problems
+
+
+def refused(problems: list[Problem]) -> InvalidInput:
+    return InvalidInput("The list was not imported: {count} line(s) need fixing. Nothing was enrolled.",
+                        count=len({p.line for p in problems}), problems=problems)
+
+
+async def import_census(
+    session: AsyncSession, *, actor: Staff, rows: list[tuple[int, dict[str, str]]], rules: Rules, now: datetime,
+    allow_duplicates: bool = False, dry_run: bool = False,
+) -> list[tuple[int, Subject, str]]:
+    """Enrol everyone on the list in one transaction; returns (line, subject, access code) for each
+    (nothing with ``dry_run``, which only checks). People already under observation (or listed twice)
+    are line errors unless ``allow_duplicates``."""
+    bodies, problems = await check_rows(session, rows, rules=rules, now=now, allow_duplicates=allow_duplicates)
     if problems:
-        raise InvalidInput("The list was not imported: {count} line(s) need fixing. Nothing was enrolled.",
-                           count=len({p.line for p in problems}), problems=problems)
+        raise refused(problems)
+    if dry_run:
+        return []
     created = []
     for line, body in bodies:
         body.allow_duplicate = allow_duplicates

@@ -33,6 +33,11 @@ def normalise(raw: str) -> str:
     compact = _SEPARATORS.sub("", raw.strip()).replace("＋", "+")
     if not re.fullmatch(r"\+?\d{3,20}", compact):
         raise NotAPhoneNumber(raw)
+    # Most numbers are mainland mobiles: the library's parse would give exactly this (country 86, the 11
+    # digits as the national number) at a hundred times the cost, which a 100,000-line census feels.
+    mobile = compact[3:] if compact.startswith("+86") else compact
+    if _MAINLAND_MOBILE.fullmatch(mobile):
+        return f"+86{mobile}"
     try:
         number = phonenumbers.parse(compact, HOME_REGION)
     except phonenumbers.NumberParseException as exc:

@@ -1,20 +1,27 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, UploadFile, status
+from fastapi import APIRouter, Request, Response, UploadFile, status
+from fastapi.responses import JSONResponse
 
+from server import i18n
 from server.body_limit import describe_size
+from server.context import AppContext
 from server.deps import Ctx, CurrentAdmin, CurrentStaff, SessionDep
 from server.errors import Invalid, NotFound
-from server.subjects import census, certificates, course, service
+from server.models import CensusImport
+from server.subjects import census, census_jobs, certificates, course, service
 from server.subjects import release as release_service
 from server.subjects.schemas import (
     AccessCodeRead,
     ActionCreate,
     ActionRead,
     CensusEnrolled,
+    CensusImportRead,
+    CensusProblemRead,
     CensusResult,
     CertificateRead,
     EligibilityRead,
@@ -58,25 +65,66 @@ async def enrol_subject(body: SubjectCreate, admin: CurrentAdmin, ctx: Ctx, sess
 
 
 @router.post("/import", response_model=CensusResult, status_code=status.HTTP_201_CREATED,
-             responses={422: {"description": "Nothing was enrolled; `errors` lists each line's problem."}})
-async def import_census(file: UploadFile, admin: CurrentAdmin, ctx: Ctx, session: SessionDep,
-                        allow_duplicates: bool = False) -> CensusResult:
-    """Enrol everyone on a census list (CSV, UTF-8 or GB18030; headers in Chinese or English: 姓名, 手机号,
-    网格 (name or id), 原因, optional 观察方式, 开始日期, 观察天数, 末次暴露日期, 地址, 身份证号, 出生日期, 语言,
-    户号 (a household's id).
-    All or nothing: with any bad line nothing is enrolled and every problem is listed by line. A person
-    already under observation, or listed twice, is a line error unless `allow_duplicates=true`."""
+             responses={200: {"description": "A dry run of a short list: every line can be enrolled; nothing was."},
+                        202: {"model": CensusImportRead,
+                              "description": "A list longer than 5,000 people: checked and enrolled in the "
+                                             "background; follow `status_url`."},
+                        422: {"description": "Nothing was enrolled; `errors` lists each line's problem."}})
+async def import_census(file: UploadFile, admin: CurrentAdmin, ctx: Ctx, session: SessionDep, response: Response,
+                        allow_duplicates: bool = False, dry_run: bool = False) -> CensusResult | JSONResponse:
+    """Enrol everyone on a census list (CSV in UTF-8 or GB18030, or XLSX; headers in Chinese or
+    English: 姓名, 手机号, 网格 (name or id), 原因, optional 观察方式, 开始日期, 观察天数, 末次暴露日期, 地址,
+    身份证号, 出生日期, 语言, 户号 (a household's id)), up to 200,000 people. All or nothing: with any
+    bad line nothing is enrolled and every problem is listed by line. A person already under
+    observation, or listed twice, is a line error unless `allow_duplicates=true`. `dry_run=true` checks
+    the same way and writes nothing.
+
+    Up to 5,000 people are enrolled within the request, with each personal link in the answer. A longer
+    list answers 202 at once with a job (`GET /subjects/imports/{id}` for its progress and report); its
+    people's links are issued when their cards are printed per grid on the admin pages."""
     limit = ctx.settings.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise Invalid("The file is larger than {size}; please split the list.", size=describe_size(limit))
-    created = await census.import_census(session, actor=admin, data=data, rules=ctx.settings.rules, now=ctx.now(),
-                                         allow_duplicates=allow_duplicates)
-    return CensusResult(created=len(created), subjects=[
+    rows = await asyncio.to_thread(census.read_rows, data)
+    if len(rows) > ctx.settings.census_sync_rows:
+        job = await census_jobs.start(session, ctx, actor=admin, rows=rows, filename=file.filename or "",
+                                      dry_run=dry_run, allow_duplicates=allow_duplicates)
+        return JSONResponse(_job_read(job, ctx).model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+    created = await census.import_census(session, actor=admin, rows=rows, rules=ctx.settings.rules, now=ctx.now(),
+                                         allow_duplicates=allow_duplicates, dry_run=dry_run)
+    if dry_run:
+        response.status_code = status.HTTP_200_OK
+        return CensusResult(created=0, subjects=[], dry_run=True, checked=len(rows))
+    return CensusResult(created=len(created), checked=len(rows), subjects=[
         CensusEnrolled(line=line, id=s.id, full_name=s.full_name, grid_id=s.grid_id, access_code=code,
                        access_url=service.access_url(ctx.settings.public_url, code))
         for line, s, code in created
     ])
+
+
+def _job_read(job: CensusImport, ctx: AppContext, locale: str = "en") -> CensusImportRead:
+    return CensusImportRead(
+        id=job.id, status=census_jobs.shown_status(job, ctx.now()), filename=job.filename,
+        dry_run=job.dry_run, allow_duplicates=job.allow_duplicates, total_rows=job.total_rows,
+        checked_rows=job.checked_rows, written_rows=job.written_rows, problem_lines=job.problem_lines,
+        errors=[CensusProblemRead(**census_jobs.problem_of(p).as_json(locale)) for p in job.problems],
+        error=job.error, created_at=job.created_at, finished_at=job.finished_at,
+        status_url=f"/api/v1/subjects/imports/{job.id}")
+
+
+@router.get("/imports/{import_id}", response_model=CensusImportRead)
+async def census_import_status(import_id: uuid.UUID, admin: CurrentAdmin, ctx: Ctx, session: SessionDep,
+                               request: Request) -> CensusImportRead:
+    """A background census import: its status (`queued`, `checking`, `writing`, then `done`; `rejected`
+    when lines need fixing, `checked` for a dry run, `failed`, or `interrupted` when its process
+    stopped), lines checked and people enrolled so far, and the line-by-line report (the first 2,000
+    problems; `problem_lines` counts them all)."""
+    job = await session.get(CensusImport, import_id)
+    if job is None:
+        raise NotFound("No such census import.")
+    locale = i18n.from_accept_language(request.headers.get("accept-language")) or "en"
+    return _job_read(job, ctx, locale)
 
 
 @router.get("/{subject_id}", response_model=SubjectRead)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from pydantic_core import PydanticCustomError
@@ -168,6 +168,37 @@ class CensusEnrolled(BaseModel):
 class CensusResult(BaseModel):
     created: int
     subjects: list[CensusEnrolled]
+    # A dry run checks every line and writes nothing: ``created`` is 0 and ``checked`` says how many
+    # lines would have enrolled someone.
+    dry_run: bool = False
+    checked: int = 0
+
+
+class CensusProblemRead(BaseModel):
+    line: int | None = None
+    field: str
+    code: str
+    params: dict[str, Any]
+    detail: str
+
+
+class CensusImportRead(BaseModel):
+    """A census list enrolled (or only checked) in the background, and how far it got."""
+
+    id: uuid.UUID
+    status: Literal["queued", "checking", "writing", "done", "rejected", "checked", "failed", "interrupted"]
+    filename: str
+    dry_run: bool
+    allow_duplicates: bool
+    total_rows: int
+    checked_rows: int
+    written_rows: int
+    problem_lines: int
+    errors: list[CensusProblemRead]
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    status_url: str
 
 
 class ReasonRead(BaseModel):

@@ -42,3 +42,16 @@ def test_what_is_not_a_phone_number_is_refused(written: str) -> None:
 ])
 def test_stored_numbers_are_shown_the_way_their_readers_write_them(stored: str, shown: str) -> None:
     assert phones.display(stored) == shown
+
+
+def test_the_mobile_shortcut_agrees_with_the_library() -> None:
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(7)
+    for _ in range(500):
+        digits = f"1{rng.randint(3, 9)}{rng.randint(0, 10**9 - 1):09d}"
+        for written in (digits, f"+86{digits}", f"{digits[:3]} {digits[3:7]} {digits[7:]}"):
+            number = phonenumbers.parse(written.replace(" ", ""), "CN")
+            assert phones.normalise(written) == f"+86{number.national_number}" == f"+86{digits}"
