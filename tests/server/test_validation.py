@@ -70,7 +70,7 @@ def test_every_error_type_has_a_message_with_the_parameters_pydantic_gives() -> 
     ctx = {"string_too_short": {"min_length"}, "string_too_long": {"max_length"}, "too_short": {"min_length"},
            "too_long": {"max_length"}, "greater_than_equal": {"ge"}, "less_than_equal": {"le"},
            "greater_than": {"gt"}, "less_than": {"lt"}, "literal_error": {"expected"}, "enum": {"expected"},
-           "unknown_grid": {"name"}, "duplicate_in_list": {"other"}}
+           "unknown_grid": {"name"}, "unknown_household": {"name"}, "duplicate_in_list": {"other"}}
     for code, message in validation.MESSAGES.items():
         fields = {name for _lit, name, _spec, _conv in string.Formatter().parse(message) if name}
         assert fields <= ctx.get(code, set()), code
