@@ -173,35 +173,24 @@ def test_the_clinician_hangs_up_and_the_persons_page_ends_the_call_within_2_s(br
         desk.close()
 
 
-def test_the_person_hangs_up_and_the_clinicians_page_ends_the_call_within_2_s(browser: Browser, site: Site,
-                                                                             screenshots: Path) -> None:
-    phone, desk, person, doctor = _connected_call(browser, site, "person-hangs-up", screenshots)
+@pytest.mark.parametrize("leaving", ["hangs-up", "closes-the-page"])
+def test_the_person_leaves_and_the_clinicians_page_ends_the_call_within_2_s(browser: Browser, site: Site,
+                                                                            screenshots: Path, leaving: str) -> None:
+    # Pressing hang-up, or no button at all: the phone's page simply goes away (closed, or the browser killed).
+    phone, desk, person, doctor = _connected_call(browser, site, f"person-{leaving}", screenshots)
     try:
         assert live_tracks(doctor) > 0
         started = time.monotonic()
-        person.locator("#hangup").click()
+        if leaving == "hangs-up":
+            person.locator("#hangup").click()
+        else:
+            person.close()
         expect(doctor.locator("body")).to_have_attribute("data-watch-state", "ended", timeout=10_000)
-        _within(CALL_LIMIT_S, started, "the clinician's page seeing the person's hang-up")
+        _within(CALL_LIMIT_S, started, f"the clinician's page seeing the person's page {leaving}")
         expect(doctor.get_by_role("status")).to_contain_text("已挂断")
         assert live_tracks(doctor) == 0
-        assert live_tracks(person) == 0
-    finally:
-        phone.close()
-        desk.close()
-
-
-def test_the_person_closes_the_page_mid_call_and_the_clinicians_page_ends_it_within_2_s(
-        browser: Browser, site: Site, screenshots: Path) -> None:
-    # No hang-up button: the phone's page simply goes away (closed, or the browser killed).
-    phone, desk, person, doctor = _connected_call(browser, site, "person-leaves", screenshots)
-    try:
-        assert live_tracks(doctor) > 0
-        started = time.monotonic()
-        person.close()
-        expect(doctor.locator("body")).to_have_attribute("data-watch-state", "ended", timeout=10_000)
-        _within(CALL_LIMIT_S, started, "the clinician's page seeing the person's page close")
-        expect(doctor.get_by_role("status")).to_contain_text("已挂断")
-        assert live_tracks(doctor) == 0
+        if leaving == "hangs-up":
+            assert live_tracks(person) == 0
     finally:
         phone.close()
         desk.close()
