@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     event_stream: str = "homewatch:events"
     media_dir: Path = Path("var/media")
     ice_servers: str = ""
+    # A TURN server using a shared secret (coturn's --use-auth-secret): pages and the app's own peers get
+    # credentials of their own that expire after the lifetime; the secret itself never leaves the app.
+    turn_urls: str = ""
+    turn_secret: str | None = None
+    turn_ttl_seconds: int = Field(600, ge=60, le=24 * 3600)
     checkin_max_seconds: float = Field(60, gt=0)
     checkin_max_sessions: int = Field(32, ge=1)
     checkin_snapshot_interval: float = Field(2.0, gt=0)
@@ -114,6 +119,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"HOMEWATCH_SECRET_KEY is {len(self.secret_key.encode())} bytes; production needs at least "
                 f"{MIN_SECRET_BYTES}. Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        if self.turn_urls.strip() and not self.turn_secret:
+            raise ValueError("HOMEWATCH_TURN_URLS needs HOMEWATCH_TURN_SECRET (the TURN server's static-auth-secret)")
         # Fail at start-up, not on the first reading, when the windows or thresholds are malformed.
         self.rules  # noqa: B018
         self.trusted_proxy_networks  # noqa: B018

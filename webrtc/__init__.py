@@ -1,6 +1,13 @@
 """The WebRTC media plane: subjects' video check-ins, clinicians watching them, and live calls."""
 
-from .config import IceServer, MediaConfig, browser_ice_servers, parse_ice_servers, rtc_configuration
+from .config import (
+    IceServer,
+    MediaConfig,
+    browser_ice_servers,
+    ice_servers_for,
+    parse_ice_servers,
+    rtc_configuration,
+)
 from .errors import (
     AlreadyConnected,
     CapacityExceeded,
@@ -13,6 +20,7 @@ from .errors import (
 )
 from .manager import MediaManager
 from .session import CheckinOutcome, CheckinResult, Snapshot
+from .turn import TurnConfig, parse_turn_urls, turn_credentials
 
 __all__ = [
     "AlreadyConnected",
@@ -29,7 +37,11 @@ __all__ = [
     "NotLive",
     "Snapshot",
     "SnapshotFailed",
+    "TurnConfig",
     "browser_ice_servers",
+    "ice_servers_for",
     "parse_ice_servers",
+    "parse_turn_urls",
     "rtc_configuration",
+    "turn_credentials",
 ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiortc import RTCConfiguration, RTCIceServer
 
 from .errors import InvalidMediaConfig
+from .turn import TurnConfig, turn_credentials
 
 _ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
 
@@ -30,6 +32,9 @@ class IceServer:
 @dataclass(frozen=True, slots=True)
 class MediaConfig:
     ice_servers: tuple[IceServer, ...] = ()
+    # A TURN server with a shared secret: every peer (the server's own and each page) gets credentials
+    # of its own that expire, on top of the static `ice_servers`.
+    turn: TurnConfig | None = None
     max_checkin_seconds: float = 60
     max_sessions: int = 32
     snapshot_interval_seconds: float = 2.0
@@ -98,21 +103,34 @@ def _ice_server_from_json(item: object, position: int) -> IceServer:
         raise InvalidMediaConfig(f"{where}: {exc}") from None
 
 
+def ice_servers_for(cfg: MediaConfig, *, who: str, now: float | None = None) -> tuple[IceServer, ...]:
+    """The static ICE servers, then the TURN server with credentials made now for `who`."""
+    if cfg.turn is None:
+        return cfg.ice_servers
+    username, credential, _ = turn_credentials(cfg.turn, who=who, now=time.time() if now is None else now)
+    return (*cfg.ice_servers, IceServer(urls=cfg.turn.urls, username=username, credential=credential))
+
+
+# The name the server's own peers give the TURN server: they relay nobody's media but their own.
+SERVER_TURN_NAME = "homewatch-server"
+
+
 def rtc_configuration(cfg: MediaConfig) -> RTCConfiguration:
     # An explicit list, even an empty one: aiortc's default adds a public STUN server, and where UDP
     # is blocked every gathering then waits for it.
     return RTCConfiguration(
         iceServers=[
             RTCIceServer(urls=list(server.urls), username=server.username, credential=server.credential)
-            for server in cfg.ice_servers
+            for server in ice_servers_for(cfg, who=SERVER_TURN_NAME)
         ]
     )
 
 
-def browser_ice_servers(cfg: MediaConfig) -> list[dict[str, object]]:
-    """The `iceServers` value for `new RTCPeerConnection({iceServers})` in the page."""
+def browser_ice_servers(cfg: MediaConfig, *, who: str = "page", now: float | None = None) -> list[dict[str, object]]:
+    """The `iceServers` value for `new RTCPeerConnection({iceServers})` in the page. TURN credentials are
+    made for `who` and expire: never the shared secret itself."""
     servers: list[dict[str, object]] = []
-    for server in cfg.ice_servers:
+    for server in ice_servers_for(cfg, who=who, now=now):
         entry: dict[str, object] = {"urls": list(server.urls)}
         if server.username is not None:
             entry["username"] = server.username

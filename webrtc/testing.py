@@ -148,14 +148,16 @@ OfferTo = Callable[[str, str], Awaitable[tuple[str, str]]]
 
 
 async def connect_client(
-    offer_to: OfferTo, track: MediaStreamTrack | None, *, audio: bool = False
+    offer_to: OfferTo, track: MediaStreamTrack | None, *, audio: bool = False,
+    configuration: RTCConfiguration | None = None,
 ) -> RTCPeerConnection:
     """Offer `track` (or receive only, when None) to a server and apply its answer.
 
     Transceivers are send-receive so the server may send media back (viewer or call); what it sends
     is in `pc.getReceivers()` once this returns. With `audio`, a silent microphone is added too.
+    `configuration` (ICE servers, a relay-only policy) defaults to no ICE servers at all.
     """
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc = RTCPeerConnection(configuration or RTCConfiguration(iceServers=[]))
     try:
         if track is None:
             pc.addTransceiver("video", direction="recvonly")

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from server.context import AppContext
 from server.settings import Settings
-from webrtc import MediaConfig, MediaManager, parse_ice_servers
+from webrtc import MediaConfig, MediaManager, TurnConfig, parse_ice_servers, parse_turn_urls
+
+
+def turn_config(settings: Settings) -> TurnConfig | None:
+    urls = parse_turn_urls(settings.turn_urls)
+    if not urls or not settings.turn_secret:
+        return None
+    return TurnConfig(urls=urls, secret=settings.turn_secret, ttl_seconds=settings.turn_ttl_seconds)
 
 
 def media_config(settings: Settings) -> MediaConfig:
     return MediaConfig(
         ice_servers=parse_ice_servers(settings.ice_servers),
+        turn=turn_config(settings),
         max_checkin_seconds=settings.checkin_max_seconds,
         max_sessions=settings.checkin_max_sessions,
         snapshot_interval_seconds=settings.checkin_snapshot_interval,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from server.auth.principal import Staff
+from server.auth.principal import Staff, SubjectPrincipal
 from server.checkins import service, storage
 from server.checkins.lifecycle import media
 from server.context import AppContext
@@ -49,6 +49,11 @@ def media_refusal(exc: MediaError) -> AppError:
         case AlreadyConnected():
             return Conflict("This check-in is already connected.")
     raise exc  # a refusal the app has no answer for: a 500, and a bug to fix here
+
+
+def turn_name(caller: Staff | SubjectPrincipal) -> str:
+    """Who a TURN credential is for, as the TURN server's logs show it: an id, never a name."""
+    return f"staff-{caller.user_id}" if isinstance(caller, Staff) else f"subject-{caller.subject_id}"
 
 
 class CheckinRecorder:

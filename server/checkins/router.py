@@ -8,11 +8,14 @@ from fastapi.responses import FileResponse
 
 from server.auth.principal import Staff, SubjectPrincipal
 from server.checkins import media, service
+from server.checkins.lifecycle import media as media_manager
 from server.checkins.schemas import (
     CallCreated,
     CheckinAnswer,
     CheckinOffer,
     CheckinRead,
+    IceServerRead,
+    IceServersRead,
     PendingCall,
     SessionAnswer,
     SessionOffer,
@@ -32,6 +35,7 @@ from server.models.checkins import Checkin
 from server.readings import service as readings
 from server.readings.schemas import ReadingCreate, ReadingRead
 from server.subjects.service import get_in_scope
+from webrtc import browser_ice_servers
 
 router = APIRouter(tags=["check-ins"])
 
@@ -90,6 +94,14 @@ async def get_snapshot(checkin_id: uuid.UUID, index: SmallIndex, viewer: Current
         service.audit_view(session, viewer, checkin, "checkin.snapshot_viewed", index=index)
     # Private pictures of a person: kept by no cache, shared or the browser's own (a shared phone).
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/ice-servers", response_model=IceServersRead, response_model_exclude_none=True)
+async def ice_servers(caller: CurrentStaffOrSubject, ctx: Ctx) -> IceServersRead:
+    """The ICE servers for a video connection, with TURN credentials of the caller's own that expire after
+    `HOMEWATCH_TURN_TTL_SECONDS` (fetched just before connecting, so a page left open still connects)."""
+    servers = browser_ice_servers(media_manager(ctx).config, who=media.turn_name(caller))
+    return IceServersRead(ice_servers=[IceServerRead.model_validate(server) for server in servers])
 
 
 @router.post("/checkins/{checkin_id}/watch", response_model=SessionAnswer, responses=OFFER_ERRORS)

@@ -19,6 +19,18 @@ class CheckinOffer(SessionOffer):
     call_id: uuid.UUID | None = Field(None, description="Joins the clinician's call instead of a self check-in.")
 
 
+class IceServerRead(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class IceServersRead(BaseModel):
+    """What a page passes to `new RTCPeerConnection({iceServers})`."""
+
+    ice_servers: list[IceServerRead]
+
+
 class SessionAnswer(BaseModel):
     sdp: str
     type: Literal["answer"]

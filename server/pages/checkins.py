@@ -12,9 +12,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from server.auth.principal import Clinician, Staff
+from server.auth.principal import Clinician, Staff, SubjectPrincipal
 from server.checkins import service
 from server.checkins.lifecycle import media
+from server.checkins.media import turn_name
 from server.errors import NotFound
 from server.models import ACTIVE, Subject
 from server.pages.rendering import AnyCallerPage, ClinicianPage, Page, StaffPage, SubjectPage, parse_uuid
@@ -32,8 +33,14 @@ def _json(value: object) -> Markup:
     return Markup(json.dumps(value, ensure_ascii=False).replace("<", "\\u003c"))
 
 
-def _ice(page: AnyCallerPage) -> list[dict[str, object]]:
-    return browser_ice_servers(media(page.ctx).config)
+def _ice(page: AnyCallerPage) -> dict[str, object]:
+    """The page's ICE servers. With TURN, its credentials expire: the script fetches fresh ones from
+    `iceServersUrl` just before it connects, and uses these only if that fails."""
+    config = media(page.ctx).config
+    caller = page.caller
+    who = turn_name(caller) if isinstance(caller, Staff | SubjectPrincipal) else "page"
+    return {"iceServers": browser_ice_servers(config, who=who),
+            "iceServersUrl": "/api/v1/ice-servers" if config.turn is not None else None}
 
 
 @router.get("/me/checkin")
@@ -57,7 +64,7 @@ async def checkin_page(page: SubjectPage) -> Response:
         "stopped": _("Check-in stopped. Start again when you are ready."),
     }
     config = {
-        "iceServers": _ice(page),
+        **_ice(page),
         "strings": strings,
         "script": list(SCRIPT_SECONDS),
         "active": subject.state == ACTIVE,
@@ -90,7 +97,7 @@ async def _video_page(page: AnyCallerPage, subject: Subject, *, mode: str, targe
         "checkin_ended": _("The check-in has ended."),
         "connection_lost": _("The connection was lost; the call has ended."),
     }
-    config = {"iceServers": _ice(page), "mode": mode, "target": target, "strings": strings,
+    config = {**_ice(page), "mode": mode, "target": target, "strings": strings,
               "subjectUrl": f"/subjects/{subject.id}", "ringSeconds": service.CALL_RING_SECONDS,
               "callId": str(call_id) if call_id else None}
     return page.render("watch.html", s=subject, mode=mode, config=_json(config))

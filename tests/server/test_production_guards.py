@@ -37,3 +37,8 @@ def test_the_demo_refuses_a_production_database(tmp_path: Path, monkeypatch: pyt
     assert path.read_bytes() == before
     assert main(["serve", "--demo"]) == 1
     assert path.read_bytes() == before
+
+
+def test_turn_urls_without_the_shared_secret_are_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="HOMEWATCH_TURN_SECRET"):
+        Settings(turn_urls="turn:turn.example.org:3478")
