@@ -1,5 +1,8 @@
 """One peer connection per session: a subject's check-in, a clinician watching, or a clinician
 hosting a call. Each session owns its connection, its tasks and its MediaRelay, and ends exactly once.
+
+Received media is decoded only while someone takes decoded frames from it (`subscribe`): a check-in
+counts its frames encoded and decodes one keyframe per snapshot (see encoded.py).
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ from typing import Any
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRecorder, MediaRelay
-from aiortc.mediastreams import MediaStreamError
-from av import VideoFrame
 
+from .aiortc_internals import end_remote_track
 from .config import MediaConfig, rtc_configuration
+from .encoded import EncodedFrame, ReceiveGate, keyframe_size
 from .errors import InvalidOffer
-from .snapshots import FaceDetector, encode_jpeg
-from .tracks import SwitchableTrack, drain, end_remote_track
+from .snapshots import FaceDetector, decode_keyframe, encode_jpeg
+from .tracks import SwitchableTrack, drain
 
 logger = logging.getLogger("webrtc")
 
@@ -63,6 +66,10 @@ class CheckinResult:
     faces_seen: int
     error: str | None
     recording_path: Path | None
+    # Frames handed to a decoder for viewers, calls or a recording (snapshots decode keyframes apart),
+    # and keyframes asked of the sender: what the check-in cost beyond counting its frames.
+    frames_decoded: int = 0
+    keyframes_requested: int = 0
 
 
 class EndReason(enum.Enum):
@@ -89,20 +96,29 @@ class _ConnectionLog(logging.LoggerAdapter[logging.Logger]):
         return f"[{self.conn}] {msg}", kwargs
 
 
+@dataclass(frozen=True, slots=True)
+class Picture:
+    jpeg: bytes
+    face_detected: bool
+    width: int
+    height: int
+
+
 class SnapshotWorker:
-    """Runs frame conversion, JPEG encoding and face detection off the event loop, one at a time."""
+    """Decodes a keyframe, encodes it as JPEG and looks for a face, off the event loop, one at a time."""
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webrtc-snapshots")
         self._detector: FaceDetector | None = None
 
-    def _analyse(self, frame: VideoFrame, quality: int) -> tuple[bytes, bool]:
+    def _analyse(self, frame: EncodedFrame, quality: int) -> Picture:
         if self._detector is None:
             self._detector = FaceDetector()
-        image = frame.to_ndarray(format="bgr24")
-        return encode_jpeg(image, quality), self._detector.detect(image)
+        image = decode_keyframe(frame.codec, frame.data)
+        height, width = image.shape[:2]
+        return Picture(encode_jpeg(image, quality), self._detector.detect(image), width, height)
 
-    async def analyse(self, frame: VideoFrame, quality: int = 80) -> tuple[bytes, bool]:
+    async def analyse(self, frame: EncodedFrame, quality: int = 80) -> Picture:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._analyse, frame, quality)
 
     def shutdown(self) -> None:
@@ -125,6 +141,8 @@ class PeerSession:
         self.pc = RTCPeerConnection(rtc_configuration(config))
         self.relay = MediaRelay()
         self.remote: dict[str, MediaStreamTrack] = {}
+        # One per received track: frames reach aiortc's decoder only while someone subscribes.
+        self.gates: dict[str, ReceiveGate] = {}
         self._extra_remote: list[MediaStreamTrack] = []
         self._loop = asyncio.get_running_loop()
         self.opened_at = self._loop.time()
@@ -167,23 +185,35 @@ class PeerSession:
         """Check the offer and attach outgoing tracks, between the offer and the answer."""
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
+        gate = ReceiveGate(receiver, track.kind, spawn=lambda request: self.spawn(request, "keyframe request"))
         if track.kind in self.remote:
-            self._extra_remote.append(track)
+            self._extra_remote.append(track)  # never subscribed, so never decoded
         else:
             self.remote[track.kind] = track
+            self.gates[track.kind] = gate
 
     def subscribe(self, kind: str) -> MediaStreamTrack | None:
-        """A new consumer's view of what this peer sends. Unbuffered: a slow consumer skips frames
-        rather than queueing them without bound."""
+        """A new consumer's view of what this peer sends, decoded. Unbuffered: a slow consumer skips
+        frames rather than queueing them without bound. The peer's track is decoded while at least one
+        such view is live (from its next keyframe); stop the view when done with it."""
         track = self.remote.get(kind)
-        return None if track is None else self.relay.subscribe(track, buffered=False)
+        if track is None:
+            return None
+        view = self.relay.subscribe(track, buffered=False)
+        gate = self.gates[kind]
+        gate.add_consumer()
+        view.on("ended", gate.remove_consumer)
+        return view
 
     # -- running -----------------------------------------------------------------------------------
 
     def start(self, on_stopped: Callable[[PeerSession], None]) -> asyncio.Task[None]:
         self._on_stopped = on_stopped
-        for track in self._extra_remote:
-            self.spawn(drain(track), "drain extra track")
+        # Keep every received track read, so decoded frames never pile up in aiortc's queue between a
+        # consumer subscribing and its first read. Costs nothing while the gate holds frames back.
+        for track in [*self.remote.values(), *self._extra_remote]:
+            self.spawn(drain(self.relay.subscribe(track, buffered=False)), f"drain {track.kind}")
         self.on_start()
         self._supervisor = asyncio.create_task(self._supervise(), name=f"webrtc {self.label} {self.id}")
         return self._supervisor
@@ -323,6 +353,7 @@ class CheckinSession(PeerSession):
         self.snapshots_taken = 0
         self.faces_seen = 0
         self._snapshot_task: asyncio.Task[None] | None = None
+        # Due from this time on: the next keyframe (asked for when due) becomes the snapshot.
         self._next_snapshot_at = 0.0
         self._recorder: MediaRecorder | None = None
         self.recording_path: Path | None = None
@@ -341,15 +372,13 @@ class CheckinSession(PeerSession):
     def prepare(self) -> None:
         if "video" not in self.remote:
             raise InvalidOffer("the offer has no video")
+        video = self.gates["video"]
+        video.on_frame = self._on_video_frame
+        video.on_end = self._on_video_end
         if self.call_id is not None:
             for kind in sorted(self.offered_kinds() & {"audio", "video"}):
                 self.talkback[kind] = SwitchableTrack(kind)
                 self.pc.addTrack(self.talkback[kind])
-
-    def on_start(self) -> None:
-        self.spawn(self._consume_video(self.relay.subscribe(self.remote["video"], buffered=False)), "video")
-        if "audio" in self.remote:
-            self.spawn(drain(self.relay.subscribe(self.remote["audio"], buffered=False)), "audio")
 
     def next_deadline(self, now: float) -> tuple[float, EndReason] | None:
         cfg = self.config
@@ -362,30 +391,34 @@ class CheckinSession(PeerSession):
             candidates.append((self.last_frame_at + cfg.frame_timeout_seconds, EndReason.video_stalled))
         return min(candidates, key=lambda candidate: candidate[0])
 
-    async def _consume_video(self, track: MediaStreamTrack) -> None:
+    def _on_video_frame(self, frame: EncodedFrame) -> None:
+        """Every received video frame, still encoded: liveness, rate and duration come from here."""
         cfg = self.config
-        try:
-            while True:
-                frame = await track.recv()
-                if not isinstance(frame, VideoFrame):
-                    continue  # a received video track yields decoded frames; anything else has no picture
-                now = self._loop.time()
-                if self.first_frame_at is None:
-                    self._on_first_frame(now)
-                self.frames_received += 1
-                self.last_frame_at = now
-                self.width, self.height = frame.width, frame.height
-                if (
-                    now >= self._next_snapshot_at
-                    and self.snapshots_taken < cfg.max_snapshots
-                    and (self._snapshot_task is None or self._snapshot_task.done())
-                    and not self.ending
-                ):
-                    self._next_snapshot_at = now + cfg.snapshot_interval_seconds
-                    self._snapshot_task = self.spawn(self._take_snapshot(frame), "snapshot")
-        except MediaStreamError:
-            # The remote track ends when the client goes away; our own teardown has set a reason first.
-            self.request_end(EndReason.client_closed)
+        now = self._loop.time()
+        if self.first_frame_at is None:
+            self._on_first_frame(now)
+        self.frames_received += 1
+        self.last_frame_at = now
+        if frame.keyframe and (size := keyframe_size(frame)) is not None:
+            self.width, self.height = size
+        if (
+            now >= self._next_snapshot_at
+            and self.snapshots_taken < cfg.max_snapshots
+            and (self._snapshot_task is None or self._snapshot_task.done())
+            and not self.ending
+        ):
+            if not frame.keyframe:
+                self.gates["video"].want_keyframe()
+                return
+            # Kept on its schedule, so waiting for keyframes does not stretch the interval, yet never
+            # closer than half an interval after a late one.
+            interval = cfg.snapshot_interval_seconds
+            self._next_snapshot_at = max(self._next_snapshot_at + interval, now + interval / 2)
+            self._snapshot_task = self.spawn(self._take_snapshot(frame), "snapshot")
+
+    def _on_video_end(self) -> None:
+        # The remote track ends when the client goes away; our own teardown has set a reason first.
+        self.request_end(EndReason.client_closed)
 
     def _on_first_frame(self, now: float) -> None:
         self.first_frame_at = now
@@ -413,17 +446,18 @@ class CheckinSession(PeerSession):
         self.spawn(recorder.start(), "start recording")
         self.log.info("recording to %s", path)
 
-    async def _take_snapshot(self, frame: VideoFrame) -> None:
+    async def _take_snapshot(self, frame: EncodedFrame) -> None:
         taken_at = datetime.now(UTC)
         index = self.snapshots_taken
         try:
-            jpeg, face = await self._snapshots.analyse(frame)
+            picture = await self._snapshots.analyse(frame)
         except Exception:
             self.log.exception("snapshot %d failed", index)
             return
         self.snapshots_taken += 1
-        self.faces_seen += face
-        snapshot = Snapshot(index, taken_at, jpeg, face, frame.width, frame.height)
+        self.faces_seen += picture.face_detected
+        self.width, self.height = picture.width, picture.height
+        snapshot = Snapshot(index, taken_at, picture.jpeg, picture.face_detected, picture.width, picture.height)
         await self.guarded("on_snapshot", self._on_snapshot(snapshot))
 
     # -- calls ---------------------------------------------------------------------------------------
@@ -469,9 +503,11 @@ class CheckinSession(PeerSession):
     async def after_stopped(self) -> None:
         result = self.result()
         self.log.info(
-            "%s: %d frames, %.1f s, %d snapshots (%d with a face)%s",
+            "%s: %d frames (%d decoded, %d keyframes asked for), %.1f s, %d snapshots (%d with a face)%s",
             result.outcome,
             result.frames_received,
+            result.frames_decoded,
+            result.keyframes_requested,
             result.duration_s,
             result.snapshots_taken,
             result.faces_seen,
@@ -508,6 +544,8 @@ class CheckinSession(PeerSession):
             faces_seen=self.faces_seen,
             error=error,
             recording_path=self.recording_path,
+            frames_decoded=self.gates["video"].frames_decoded if "video" in self.gates else 0,
+            keyframes_requested=self.gates["video"].keyframes_requested if "video" in self.gates else 0,
         )
 
 
@@ -541,9 +579,6 @@ class ViewerSession(PeerSession):
 
     def on_start(self) -> None:
         self.checkin.viewers.add(self)
-        for kind in self.remote:
-            if (track := self.subscribe(kind)) is not None:
-                self.spawn(drain(track), f"drain {kind}")
         if self.remote:
             self.checkin.add_talker(self)
 
@@ -578,11 +613,6 @@ class CallHostSession(PeerSession):
             self.pc.addTrack(self.proxies[kind])
         if "video" not in self.proxies:
             raise InvalidOffer("the offer has no video")
-
-    def on_start(self) -> None:
-        for kind in self.remote:
-            if (track := self.subscribe(kind)) is not None:
-                self.spawn(drain(track), f"drain {kind}")
 
     def attach_subject(self, subject: CheckinSession) -> None:
         if self.subject is not None and self.subject is not subject:

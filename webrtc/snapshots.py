@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import threading
 
+import av
 import cv2
 import cv2.data
 import numpy as np
+from av.video.codeccontext import VideoCodecContext
 
 from .errors import SnapshotFailed
+
+# FFmpeg's own decoders by RTP codec name: a picture decoded on its own, away from any stream's state.
+_DECODERS = {"VP8": "vp8", "H264": "h264"}
 
 # Haar cascades find faces down to ~24 px; a quarter-VGA image keeps a face at arm's length well above
 # that while costing a few milliseconds instead of tens.
@@ -51,3 +56,26 @@ def encode_jpeg(frame_bgr: np.ndarray, quality: int = 80) -> bytes:
     if not ok:
         raise SnapshotFailed("JPEG encoding failed")
     return buffer.tobytes()
+
+
+def decode_keyframe(codec: str, data: bytes) -> np.ndarray:
+    """The BGR picture of one keyframe, decoded by a decoder of its own (a few milliseconds at VGA).
+
+    A fresh decoder per picture keeps streams apart: nothing one sender sent can affect the next
+    picture of another.
+    """
+    name = _DECODERS.get(codec.upper())
+    if name is None:
+        raise SnapshotFailed(f"cannot decode {codec} pictures")
+    decoder = av.CodecContext.create(name, "r")
+    assert isinstance(decoder, VideoCodecContext)
+    try:
+        frames = decoder.decode(av.Packet(data))
+        if not frames:
+            frames = decoder.decode(None)  # a decoder that holds pictures back gives them up when flushed
+    except av.FFmpegError as exc:
+        raise SnapshotFailed(f"the {codec} keyframe did not decode: {exc}") from exc
+    if not frames:
+        raise SnapshotFailed(f"the {codec} keyframe gave no picture")
+    image: np.ndarray = frames[-1].to_ndarray(format="bgr24")
+    return image

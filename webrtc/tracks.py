@@ -17,18 +17,6 @@ logger = logging.getLogger(__name__)
 _VIDEO_GAP = 3000  # 1/30 s at 90 kHz
 
 
-def end_remote_track(track: MediaStreamTrack) -> None:
-    """Make a received track's pending `recv()` raise, even if its peer never connected.
-
-    aiortc only ends a remote track from its receiver's decoder thread, which starts once DTLS is up:
-    a peer closed before connecting leaves the track's `recv()` waiting forever, and with it the
-    MediaRelay task that reads it. The queue is aiortc's; an extra end marker is harmless.
-    """
-    queue = getattr(track, "_queue", None)
-    if track.readyState == "live" and isinstance(queue, asyncio.Queue):
-        queue.put_nowait(None)
-
-
 async def drain(track: MediaStreamTrack) -> None:
     """Read and drop frames: aiortc queues decoded frames without bound until someone reads them."""
     with contextlib.suppress(MediaStreamError):
@@ -51,6 +39,7 @@ class SwitchableTrack(MediaStreamTrack):
         self._frame: Frame | None = None
         self._ready = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
+        self._source: MediaStreamTrack | None = None
         self._next_pts: int | None = None
 
     def set_source(self, source: MediaStreamTrack | None) -> None:
@@ -58,8 +47,17 @@ class SwitchableTrack(MediaStreamTrack):
         if self._pump is not None:
             self._pump.cancel()
             self._pump = None
-        if source is not None and self.readyState == "live":
-            self._pump = asyncio.ensure_future(self._forward(source))
+        if self._source is not None:
+            # Stopped here too: a pump cancelled before it ever ran cannot stop it, and a source
+            # left live keeps its sender's video being decoded for nobody.
+            self._source.stop()
+        self._source = None
+        if source is not None:
+            if self.readyState == "live":
+                self._source = source
+                self._pump = asyncio.ensure_future(self._forward(source))
+            else:
+                source.stop()
 
     async def detach(self) -> None:
         pump, self._pump = self._pump, None
@@ -67,6 +65,9 @@ class SwitchableTrack(MediaStreamTrack):
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
+        if self._source is not None:
+            self._source.stop()
+            self._source = None
 
     async def _forward(self, source: MediaStreamTrack) -> None:
         offset: int | None = None
