@@ -17,6 +17,8 @@ from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.body_limit import BodyLimit
 from server.brief.router import router as brief_router
+from server.checkins.cluster import MediaElsewhere
+from server.checkins.cluster import forward as forward_to_owner
 from server.checkins.lifecycle import start_media, stop_media
 from server.checkins.media import media_refusal
 from server.checkins.router import router as checkins_router
@@ -116,6 +118,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedProxies, networks=settings.trusted_proxy_networks)
     metrics = Metrics(ctx)
+
+    @app.exception_handler(MediaElsewhere)
+    async def media_elsewhere(request: Request, exc: MediaElsewhere) -> Response:
+        try:
+            return await forward_to_owner(request, exc.owner, me=settings.internal_url)
+        except AppError as refusal:
+            return await app_error(request, refusal)
 
     @app.exception_handler(MediaError)
     async def media_error(request: Request, exc: MediaError) -> Response:

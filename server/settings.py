@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitoring import Rules, parse_windows
@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # Processes of one deployment share this Redis stream; separate deployments on one Redis must not.
     event_stream: str = "homewatch:events"
     media_dir: Path = Path("var/media")
+    # This process's own base URL as the other app processes reach it (http://10.0.0.5:8001): with several
+    # processes, each check-in and call records the process holding its media, and video requests
+    # arriving elsewhere are forwarded there. Unset: one process, nothing forwarded.
+    internal_url: str | None = None
     ice_servers: str = ""
     # A TURN server using a shared secret (coturn's --use-auth-secret): pages and the app's own peers get
     # credentials of their own that expire after the lifetime; the secret itself never leaves the app.
@@ -109,6 +113,12 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(8, ge=1)
     # Like the scheduler: tests deliver the outbox by hand with an explicit clock.
     outbox_worker_enabled: bool = True
+
+    @field_validator("internal_url")
+    @classmethod
+    def _one_spelling(cls, value: str | None) -> str | None:
+        # Compared with the owners recorded in the database: one spelling per process.
+        return (value.strip().rstrip("/") or None) if value is not None else None
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

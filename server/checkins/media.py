@@ -9,6 +9,7 @@ import uuid
 
 from server.auth.principal import Staff, SubjectPrincipal
 from server.checkins import service, storage
+from server.checkins.cluster import check_here
 from server.checkins.lifecycle import media
 from server.context import AppContext
 from server.errors import AppError, Conflict, Invalid, NotFound
@@ -84,13 +85,19 @@ class CheckinRecorder:
 async def begin_checkin(
     ctx: AppContext, *, subject_id: uuid.UUID, sdp: str, type: str, call_id: uuid.UUID | None
 ) -> tuple[uuid.UUID, str, str]:
+    me = ctx.settings.internal_url
+    if call_id is not None and me is not None:
+        # Joining a call: both halves meet on the process that holds (or now claims) the call's media.
+        async with ctx.db.session() as session:
+            owner = await service.claim_call_media(session, call_id=call_id, subject_id=subject_id, owner=me)
+        check_here(me, owner)
     # The row is committed before the offer is answered: the callbacks may fire as soon as media flows,
     # possibly before the request that started it has finished.
     async with ctx.db.session() as session:
         checkin = await service.open_checkin(
             session, subject_id=subject_id, call_id=call_id, now=ctx.now(),
             rate=RateLimit(ctx.settings.checkin_rate_limit, ctx.settings.checkin_rate_window_seconds),
-            max_seconds=ctx.settings.checkin_max_seconds)
+            max_seconds=ctx.settings.checkin_max_seconds, media_owner=me)
     recorder = CheckinRecorder(ctx, checkin.id)
     try:
         answer_sdp, answer_type = await media(ctx).start_checkin(
@@ -105,7 +112,9 @@ async def begin_checkin(
     return checkin.id, answer_sdp, answer_type
 
 
-async def watch(ctx: AppContext, *, checkin_id: uuid.UUID, viewer_id: str, sdp: str, type: str) -> tuple[str, str]:
+async def watch(ctx: AppContext, *, checkin_id: uuid.UUID, media_owner: str | None, viewer_id: str, sdp: str,
+                type: str) -> tuple[str, str]:
+    check_here(ctx.settings.internal_url, media_owner)
     return await media(ctx).watch(checkin_id=str(checkin_id), sdp=sdp, type=type, viewer_id=viewer_id)
 
 
@@ -115,6 +124,10 @@ async def host_call(ctx: AppContext, *, call_id: uuid.UUID, staff: Staff, sdp: s
         # is over for the person too.
         await end_call(ctx, call_id=call_id, staff=staff, host_closed=True)
 
+    if (me := ctx.settings.internal_url) is not None:
+        async with ctx.db.session() as session:
+            owner = await service.claim_call_media(session, call_id=call_id, owner=me)
+        check_here(me, owner)
     return await media(ctx).start_call_host(call_id=str(call_id), sdp=sdp, type=type, on_ended=host_gone)
 
 
@@ -131,6 +144,8 @@ async def end_call(ctx: AppContext, *, call_id: uuid.UUID, staff: Staff | None =
             by = "subject"
         else:
             raise ValueError("a call is ended by its clinician or its person")
+        # Hanging up closes the call's media, so the process holding it does all of it.
+        check_here(ctx.settings.internal_url, call.media_owner)
         checkin_ids = await service.end_call(session, call=call, by=by, now=ctx.now())
     manager = media(ctx)
     if not host_closed:  # from the host's own ending, waiting for it to stop would wait for itself

@@ -110,8 +110,8 @@ async def watch_checkin(
 ) -> SessionAnswer:
     """Watch a check-in that is live now (staff in scope); 404 when it is not live."""
     checkin = await service.get_for_staff(session, staff=staff, checkin_id=checkin_id)
-    sdp, _ = await media.watch(ctx, checkin_id=checkin.id, viewer_id=f"staff-{staff.user_id}", sdp=body.sdp,
-                               type=body.type)
+    sdp, _ = await media.watch(ctx, checkin_id=checkin.id, media_owner=checkin.media_owner,
+                               viewer_id=f"staff-{staff.user_id}", sdp=body.sdp, type=body.type)
     service.audit_view(session, staff, checkin, "checkin.watched")
     return SessionAnswer(sdp=sdp, type="answer")
 

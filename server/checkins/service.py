@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -58,7 +58,7 @@ IN_PROGRESS_RETRY_SECONDS = 30
 
 async def open_checkin(
     session: AsyncSession, *, subject_id: uuid.UUID, call_id: uuid.UUID | None, now: datetime,
-    rate: RateLimit, max_seconds: float,
+    rate: RateLimit, max_seconds: float, media_owner: str | None = None,
 ) -> Checkin:
     """The row of a new check-in (self-started, or joining the call ``call_id``), or a refusal: 429 past
     the person's budget of check-ins (``rate``), 409 while another of theirs is in progress. One in
@@ -91,7 +91,7 @@ async def open_checkin(
         call.status = CALL_JOINED
         call.joined_at = call.joined_at or now
     checkin = Checkin(id=uuid.uuid4(), subject_id=subject.id, grid_id=subject.grid_id, call_id=call_id,
-                      status=CONNECTING, created_at=now)
+                      status=CONNECTING, created_at=now, media_owner=media_owner)
     session.add(checkin)
     await session.flush()
     audit.record(session, _SubjectActor(subject), "checkin.started", subject_id=subject.id,
@@ -352,6 +352,19 @@ async def get_call_for_host(session: AsyncSession, *, staff: Staff, call_id: uui
     if call is None or (not ended_too and call.status in (CALL_ENDED, CALL_EXPIRED, CALL_MISSED)):
         raise NotFound("No such call, or it has ended.")
     return call
+
+
+async def claim_call_media(session: AsyncSession, *, call_id: uuid.UUID, owner: str,
+                           subject_id: uuid.UUID | None = None) -> str | None:
+    """The process holding the call's media: the one recorded, else ``owner``, which claims it now. The
+    claim is one conditional update, so of two processes claiming at once (host and person arriving at
+    different processes) exactly one wins and both read the winner. None for a call that is not the
+    person's (the check-in refuses it afterwards)."""
+    conditions = [Call.id == call_id] + ([Call.subject_id == subject_id] if subject_id is not None else [])
+    await session.execute(
+        update(Call).where(*conditions, Call.media_owner.is_(None), Call.status.in_((CALL_PENDING, CALL_JOINED)))
+        .values(media_owner=owner).execution_options(synchronize_session=False))
+    return await session.scalar(select(Call.media_owner).where(*conditions))
 
 
 def audit_call_hosted(session: AsyncSession, staff: Staff, call: Call) -> None:

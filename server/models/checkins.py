@@ -45,6 +45,9 @@ class Checkin(Base):
     error: Mapped[str | None] = mapped_column(Text)
     recording_path: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The internal URL of the app process holding the media (server/checkins/cluster.py); None with one
+    # process.
+    media_owner: Mapped[str | None] = mapped_column(String(300))
 
     snapshots: Mapped[list[CheckinSnapshot]] = relationship(
         lazy="raise", order_by="CheckinSnapshot.index", cascade="all, delete-orphan", passive_deletes=True
@@ -80,5 +83,7 @@ class Call(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The app process both halves of the call meet on: the first of them to arrive claims it.
+    media_owner: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (Index("ix_calls_subject_created", "subject_id", "created_at"),)

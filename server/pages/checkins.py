@@ -18,6 +18,7 @@ from server.checkins.lifecycle import media
 from server.checkins.media import turn_name
 from server.errors import NotFound
 from server.models import ACTIVE, Subject
+from server.models.checkins import LIVE
 from server.pages.rendering import AnyCallerPage, ClinicianPage, Page, StaffPage, SubjectPage, parse_uuid
 from server.subjects.service import get_in_scope
 from webrtc import browser_ice_servers
@@ -134,7 +135,10 @@ async def watch_page(checkin_id: str, page: StaffPage) -> Response:
 async def detail_context(page: Page[Staff], subject: Subject) -> dict[str, Any]:
     """What ``partials/checkins.html`` needs on the subject detail page."""
     checkins = await service.list_for_subject(page.session, subject_id=subject.id, limit=20)
-    live = media(page.ctx).live_checkins()
+    # Live here, or live in the database on another process (whose watch requests are forwarded there).
+    me = page.ctx.settings.internal_url
+    live = media(page.ctx).live_checkins() | {
+        str(c.id) for c in checkins if c.status == LIVE and c.media_owner is not None and c.media_owner != me}
     now = page.ctx.now()
     missed = await service.missed_calls(page.session, subject_id=subject.id, since=now - timedelta(days=2), now=now)
     return {
