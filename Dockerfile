@@ -11,7 +11,7 @@ COPY monitoring monitoring
 COPY server server
 COPY webrtc webrtc
 COPY web web
-RUN pip install . && useradd --create-home --uid 10001 homewatch && mkdir -p /data && chown homewatch /data
+RUN pip install . && useradd --create-home --uid 10001 homewatch && mkdir -p /data/media && chown -R homewatch /data
 USER homewatch
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
