@@ -3,6 +3,13 @@
     .venv/bin/python bench/checkins.py [--quick] [--seconds 8] [--targets floor,manager]
     .venv/bin/python bench/checkins.py --url http://127.0.0.1:8000/offer --pid 1234
     .venv/bin/python bench/checkins.py --quick --targets floor,app
+    .venv/bin/python bench/checkins.py --scale [--capacity 150 --churn 1000]
+
+`--scale` is the one run behind the README's video rows: the bare aiortc floor and the app at 16
+streams of 320×240 (CPU per stream and their ratio), 32 check-ins connecting at once (first frame
+p95), `--capacity` check-ins at once (every stream's rate and snapshots), then, in a fresh app
+process, `--churn` check-ins one after another (a few in parallel) with the app's RSS after the
+first 50 and after all of them.
 
 `app` is the real homewatch (uvicorn, SQLite, migrated, one enrolled person per concurrent check-in)
 taking `POST /api/v1/checkins`; its first-frame and fps columns come from the stored check-in records.
@@ -17,7 +24,9 @@ They also answer `GET /stats` with what the server saw (first frame, frames per 
 foreign target (`--url`) need not have; those columns then stay empty. With `--pid`, CPU and memory
 of that process are measured.
 
-Clients send VP8 packets encoded once up front, so the benchmark process itself stays cheap.
+Clients send VP8 packets encoded once up front, so the benchmark process itself stays cheap. They
+cannot answer keyframe requests, so they send a keyframe every second (a browser answers a request
+within a round trip); a server that snapshots from keyframes waits for those.
 """
 
 from __future__ import annotations
@@ -56,6 +65,7 @@ from webrtc.testing import PreEncodedVideoTrack, connect_client  # noqa: E402
 FULL_CELLS = [(n, size) for size in ((320, 240), (640, 480)) for n in (1, 8, 16, 32)]
 QUICK_CELLS = [(1, (320, 240)), (4, (320, 240))]
 FPS = 15
+KEYFRAME_SECONDS = 1.0
 
 
 # -- servers (child processes) -------------------------------------------------------------------------
@@ -237,6 +247,9 @@ class Cell:
     first_frame_p95_ms: float | None = None
     peak_rss_mb: float | None = None
     rss_after_mb: float | None = None
+    # Per stream: snapshots stored over those its video time called for (app only; the least of them).
+    snapshots_min_ratio: float | None = None
+    under_14_fps: int | None = None
     failures: int = 0
     client_cpu: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -267,8 +280,13 @@ async def run_cell(
     size: tuple[int, int],
     seconds: float,
     app: AppTarget | None = None,
+    *,
+    connecting_at_once: int | None = None,
 ) -> Cell:
     cell = Cell(target, n, size)
+    if connecting_at_once is not None and connecting_at_once < n:
+        cell.notes.append(f"connecting {connecting_at_once} at a time")
+    gate = asyncio.Semaphore(connecting_at_once or n)
     base = url.rsplit("/", 1)[0]
     has_stats = app is None and (await http.post(f"{base}/reset")).status_code == 200
     if app is not None:
@@ -286,15 +304,16 @@ async def run_cell(
         return offer_to
 
     async def connect_one(index: int) -> tuple[RTCPeerConnection, float]:
-        track = PreEncodedVideoTrack(width=size[0], height=size[1], fps=FPS)
+        track = PreEncodedVideoTrack(width=size[0], height=size[1], fps=FPS, keyframe_seconds=KEYFRAME_SECONDS)
         headers = app.subject_headers[index] if app is not None else {}
-        started = time.monotonic()
-        pc = await connect_client(offer_with(headers), track)
-        connected = asyncio.Event()
-        pc.on("connectionstatechange", lambda: connected.set() if pc.connectionState == "connected" else None)
-        if pc.connectionState != "connected":
-            await asyncio.wait_for(connected.wait(), 20)
-        return pc, (time.monotonic() - started) * 1000
+        async with gate:
+            started = time.monotonic()
+            pc = await connect_client(offer_with(headers), track)
+            connected = asyncio.Event()
+            pc.on("connectionstatechange", lambda: connected.set() if pc.connectionState == "connected" else None)
+            if pc.connectionState != "connected":
+                await asyncio.wait_for(connected.wait(), 20)
+            return pc, (time.monotonic() - started) * 1000
 
     peak = [0]
     stop_sampling = asyncio.Event()
@@ -345,6 +364,9 @@ async def run_cell(
         rates = [r["frames_received"] / r["duration_s"] for r in records if r.get("duration_s")]
         if rates:
             cell.fps_mean, cell.fps_min = statistics.fmean(rates), min(rates)
+            cell.under_14_fps = sum(rate < 14 for rate in rates) + (len(records) - len(rates))
+        ratios = [len(r["snapshots"]) / due for r in records if (due := snapshots_due(r)) > 0]
+        cell.snapshots_min_ratio = min(ratios) if ratios else None
         # created_at is when the offer arrived; started_at when its first frame was decoded.
         cell.first_frame_p95_ms = p95([
             (datetime.fromisoformat(r["started_at"]) - datetime.fromisoformat(r["created_at"])).total_seconds() * 1000
@@ -359,6 +381,13 @@ async def run_cell(
         cell.peak_rss_mb = peak[0] / 2**20
         cell.rss_after_mb = process.memory_info().rss / 2**20
     return cell
+
+
+def snapshots_due(record: dict[str, Any]) -> int:
+    """Snapshots the app's defaults call for over a stored check-in's video: one 0.5 s in, then one
+    every 2 s, at most 10."""
+    seconds = record.get("duration_s") or 0.0
+    return 0 if seconds < 0.5 else min(10, 1 + int((seconds - 0.5) // 2.0))
 
 
 async def app_records(http: httpx.AsyncClient, base: str, app: AppTarget) -> list[dict[str, Any]]:
@@ -421,6 +450,8 @@ def child_app(people: int, folder: Path):  # type: ignore[no-untyped-def]
         "HOMEWATCH_SECRET_KEY": "bench-secret-key-long-enough-for-tokens",
         "HOMEWATCH_CHECKIN_MAX_SESSIONS": str(max(64, people * 2)),
         "HOMEWATCH_CHECKIN_MAX_SECONDS": "300",
+        # The same few people check in again and again here, far more often than anyone would.
+        "HOMEWATCH_CHECKIN_RATE_LIMIT": "1000000",
     }
     env.pop("HOMEWATCH_REDIS_URL", None)
     settings = Settings(_env_file=None, environment="test", database_url=env["HOMEWATCH_DATABASE_URL"],  # type: ignore[call-arg]
@@ -449,6 +480,90 @@ def child_server(kind: str):  # type: ignore[no-untyped-def]
         stop(child)
 
 
+@dataclass
+class Churn:
+    total: int
+    parallel: int
+    seconds: float
+    done: int = 0
+    failed: int = 0
+    rss_mb: dict[int, float] = field(default_factory=dict)  # check-ins done -> RSS once they have ended
+
+
+async def run_churn(http: httpx.AsyncClient, url: str, process: psutil.Process, app: AppTarget, *,
+                    total: int, parallel: int, seconds: float) -> Churn:
+    """`total` check-ins of `seconds` of video, `parallel` at a time (one person each, one after the
+    other); the app's RSS is read once the first 50 have ended, and at the end."""
+    base = url.rsplit("/", 1)[0]
+    churn = Churn(total, parallel, seconds)
+    marks = {min(50, total), total // 4, total // 2} - {0, total}
+    measuring: set[int] = set()
+    started = 0
+    ready = asyncio.Event()
+    ready.set()
+
+    async def one(headers: dict[str, str]) -> None:
+        checkin_ids: list[str] = []
+
+        async def offer_to(sdp: str, type: str) -> tuple[str, str]:
+            response = await http.post(url, json={"sdp": sdp, "type": type}, headers=headers)
+            response.raise_for_status()
+            answer = response.json()
+            checkin_ids.append(answer["checkin_id"])
+            return answer["sdp"], answer["type"]
+
+        track = PreEncodedVideoTrack(width=320, height=240, fps=FPS, keyframe_seconds=KEYFRAME_SECONDS)
+        pc = await connect_client(offer_to, track)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            await pc.close()
+        # The next check-in of this person waits until the server has ended this one (one at a time).
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            record = (await http.get(f"{base}/checkins/{checkin_ids[0]}", headers=app.staff_headers)).json()
+            if record["status"] not in ("connecting", "live"):
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError("the check-in did not end")
+
+    async def worker(headers: dict[str, str]) -> None:
+        nonlocal started
+        while True:
+            await ready.wait()
+            if started >= total:
+                return
+            if started in marks:
+                if started not in measuring:
+                    # Start nothing more until every started check-in has ended, then read the RSS.
+                    measuring.add(started)
+                    ready.clear()
+                    while churn.done < started:
+                        await asyncio.sleep(0.05)
+                    await asyncio.sleep(1.0)
+                    churn.rss_mb[started] = process.memory_info().rss / 2**20
+                    print(f"# churn: {started} done, RSS {churn.rss_mb[started]:.0f} MB, "
+                          f"load average {load_average()}", file=sys.stderr, flush=True)
+                    ready.set()
+                elif started not in churn.rss_mb:
+                    await asyncio.sleep(0.05)
+                    continue
+                if started not in churn.rss_mb:
+                    continue
+            started += 1
+            try:
+                await one(headers)
+            except Exception as exc:
+                churn.failed += 1
+                print(f"# churn: a check-in failed: {exc!r}", file=sys.stderr, flush=True)
+            churn.done += 1
+
+    await asyncio.gather(*(worker(app.subject_headers[index]) for index in range(parallel)))
+    await asyncio.sleep(1.0)
+    churn.rss_mb[total] = process.memory_info().rss / 2**20
+    return churn
+
+
 def fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -456,19 +571,66 @@ def fmt(value: float | None, spec: str) -> str:
 def print_table(cells: list[Cell]) -> None:
     header = (
         "| target | N | size | CPU-s per stream-s | fps held mean/min | connect p95 ms | first frame p95 ms "
-        "| peak RSS MB | RSS after MB | client CPU | notes |"
+        "| peak RSS MB | RSS after MB | client CPU | snapshots (least share due) | notes |"
     )
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
     for c in cells:
-        notes = ", ".join([*c.notes, *([f"{c.failures} failed to connect"] if c.failures else [])])
+        notes = ", ".join([*c.notes, *([f"{c.failures} failed to connect"] if c.failures else []),
+                           *([f"{c.under_14_fps} streams under 14 fps"] if c.under_14_fps else [])])
         print(
             f"| {c.target} | {c.n} | {c.size[0]}×{c.size[1]} | {fmt(c.cpu_per_stream_s, '.3f')} "
             f"| {fmt(c.fps_mean, '.1f')}/{fmt(c.fps_min, '.1f')} | {fmt(c.connect_p95_ms, '.0f')} "
             f"| {fmt(c.first_frame_p95_ms, '.0f')} | {fmt(c.peak_rss_mb, '.0f')} | {fmt(c.rss_after_mb, '.0f')} "
-            f"| {fmt(c.client_cpu, '.2f')} | {notes} |",
+            f"| {fmt(c.client_cpu, '.2f')} | {fmt(c.snapshots_min_ratio, '.2f')} | {notes} |",
             flush=True,
         )
+
+
+def load_average() -> str:
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+async def scale(args: argparse.Namespace) -> None:
+    """The README's video rows, in one run (see the module's docstring)."""
+    print(f"# load average (1/5/15 min) at start: {load_average()}", flush=True)
+    size = (320, 240)
+    cells: list[Cell] = []
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=64)) as http:
+        with child_server("floor") as (url, process):
+            cells.append(await run_cell(http, url, process, "floor", 16, size, args.seconds))
+        print(f"# floor done, load average {load_average()}", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory() as folder, \
+                child_app(args.capacity, Path(folder)) as (url, process, app):
+            cells.append(await run_cell(http, url, process, "app", 16, size, args.seconds, app))
+            print(f"# app N=16 done, load average {load_average()}", file=sys.stderr, flush=True)
+            cells.append(await run_cell(http, url, process, "app", 32, size, args.seconds, app))
+            print(f"# app N=32 done, load average {load_average()}", file=sys.stderr, flush=True)
+            cells.append(await run_cell(http, url, process, "app", args.capacity, size, args.capacity_seconds, app,
+                                        connecting_at_once=32))
+            print(f"# app N={args.capacity} done, load average {load_average()}", file=sys.stderr, flush=True)
+        churn: Churn | None = None
+        if args.churn:
+            with tempfile.TemporaryDirectory() as folder, \
+                    child_app(args.churn_parallel, Path(folder)) as (url, process, app):
+                churn = await run_churn(http, url, process, app, total=args.churn, parallel=args.churn_parallel,
+                                        seconds=args.churn_seconds)
+    print_table(cells)
+    floor, app16, app32, capacity = cells
+    if floor.cpu_per_stream_s and app16.cpu_per_stream_s:
+        print(f"# CPU per 320×240 check-in: app {app16.cpu_per_stream_s:.4f} / floor {floor.cpu_per_stream_s:.4f} "
+              f"= {app16.cpu_per_stream_s / floor.cpu_per_stream_s:.2f}× the bare aiortc floor (target ≤ 0.6×)")
+    print(f"# first frame p95 with 32 connecting at once: {fmt(app32.first_frame_p95_ms, '.0f')} ms (target ≤ 1000)")
+    print(f"# {capacity.n} at once: {capacity.n - capacity.failures} connected, "
+          f"fps min {fmt(capacity.fps_min, '.1f')}, {capacity.under_14_fps} under 14 fps, "
+          f"least snapshot share {fmt(capacity.snapshots_min_ratio, '.2f')}")
+    if churn is not None:
+        first, last = churn.rss_mb.get(min(50, churn.total)), churn.rss_mb.get(churn.total)
+        growth = f"{(last / first - 1) * 100:+.1f}%" if first and last else "-"
+        trail = ", ".join(f"{done}: {rss:.0f} MB" for done, rss in sorted(churn.rss_mb.items()))
+        print(f"# {churn.total} check-ins of {churn.seconds:g} s, {churn.parallel} at a time ({churn.failed} failed): "
+              f"RSS {trail}; after all vs after the first 50: {growth} (target within ±10%)")
+    print(f"# load average (1/5/15 min) at the end: {load_average()}", flush=True)
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -506,12 +668,20 @@ def main() -> None:
     parser.add_argument("--targets", default="floor,manager,app", help="floor, manager, manager-record, app")
     parser.add_argument("--url", help="benchmark this offer URL instead of starting servers")
     parser.add_argument("--pid", type=int, help="with --url: the server process to measure")
+    parser.add_argument("--scale", action="store_true", help="the README's video rows in one run")
+    parser.add_argument("--capacity", type=int, default=150, help="with --scale: check-ins at once")
+    parser.add_argument("--capacity-seconds", type=float, default=20.0, help="with --scale: measured time at capacity")
+    parser.add_argument("--churn", type=int, default=1000, help="with --scale: check-ins one after another (0: none)")
+    parser.add_argument("--churn-parallel", type=int, default=8, help="with --scale: churn check-ins at a time")
+    parser.add_argument("--churn-seconds", type=float, default=2.0, help="with --scale: video per churn check-in")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.serve:
         asyncio.run(serve(args.serve, args.port))
+    elif args.scale:
+        asyncio.run(scale(args))
     else:
         asyncio.run(bench(args))
 

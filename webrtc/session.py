@@ -27,7 +27,7 @@ from .aiortc_internals import end_remote_track
 from .config import MediaConfig, rtc_configuration
 from .encoded import EncodedFrame, ReceiveGate, keyframe_size
 from .errors import InvalidOffer
-from .snapshots import FaceDetector, decode_keyframe, encode_jpeg
+from .snapshots import FaceBox, FaceDetector, decode_keyframe, encode_jpeg
 from .tracks import SwitchableTrack, drain
 
 logger = logging.getLogger("webrtc")
@@ -99,7 +99,7 @@ class _ConnectionLog(logging.LoggerAdapter[logging.Logger]):
 @dataclass(frozen=True, slots=True)
 class Picture:
     jpeg: bytes
-    face_detected: bool
+    face: FaceBox | None
     width: int
     height: int
 
@@ -111,15 +111,17 @@ class SnapshotWorker:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webrtc-snapshots")
         self._detector: FaceDetector | None = None
 
-    def _analyse(self, frame: EncodedFrame, quality: int) -> Picture:
+    def _analyse(self, frame: EncodedFrame, near: FaceBox | None, quality: int) -> Picture:
         if self._detector is None:
             self._detector = FaceDetector()
         image = decode_keyframe(frame.codec, frame.data)
         height, width = image.shape[:2]
-        return Picture(encode_jpeg(image, quality), self._detector.detect(image), width, height)
+        return Picture(encode_jpeg(image, quality), self._detector.detect(image, near), width, height)
 
-    async def analyse(self, frame: EncodedFrame, quality: int = 80) -> Picture:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._analyse, frame, quality)
+    async def analyse(self, frame: EncodedFrame, *, near: FaceBox | None = None, quality: int = 80) -> Picture:
+        """`near`: where the same check-in's last picture showed a face, searched first."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._analyse, frame, near, quality)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -352,6 +354,7 @@ class CheckinSession(PeerSession):
         self.height: int | None = None
         self.snapshots_taken = 0
         self.faces_seen = 0
+        self._last_face: FaceBox | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
         # Due from this time on: the next keyframe (asked for when due) becomes the snapshot.
         self._next_snapshot_at = 0.0
@@ -450,14 +453,16 @@ class CheckinSession(PeerSession):
         taken_at = datetime.now(UTC)
         index = self.snapshots_taken
         try:
-            picture = await self._snapshots.analyse(frame)
+            picture = await self._snapshots.analyse(frame, near=self._last_face)
         except Exception:
             self.log.exception("snapshot %d failed", index)
             return
+        face_detected = picture.face is not None
         self.snapshots_taken += 1
-        self.faces_seen += picture.face_detected
+        self.faces_seen += face_detected
+        self._last_face = picture.face or self._last_face
         self.width, self.height = picture.width, picture.height
-        snapshot = Snapshot(index, taken_at, picture.jpeg, picture.face_detected, picture.width, picture.height)
+        snapshot = Snapshot(index, taken_at, picture.jpeg, face_detected, picture.width, picture.height)
         await self.guarded("on_snapshot", self._on_snapshot(snapshot))
 
     # -- calls ---------------------------------------------------------------------------------------

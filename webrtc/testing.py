@@ -98,15 +98,18 @@ class PreEncodedVideoTrack(MediaStreamTrack):
 
     Sending raw frames would make every synthetic client run a VP8 encoder; on a small machine the
     clients would then starve the server being measured. Only works when VP8 is negotiated, which
-    `connect_client` arranges.
+    `connect_client` arranges. It cannot answer keyframe requests (nothing is encoded any more), so
+    it sends one every `keyframe_seconds`, which bounds how long a server waits for one.
     """
 
     kind = "video"
 
-    def __init__(self, *, width: int = 320, height: int = 240, fps: float = 15, seconds: float = 4.0) -> None:
+    def __init__(self, *, width: int = 320, height: int = 240, fps: float = 15, seconds: float = 4.0,
+                 keyframe_seconds: float = 2.0) -> None:
         super().__init__()
         self._pacer = _Pacer(fps)
-        self._payloads = _encode_vp8_loop(width, height, fps, max(1, round(seconds * fps)))
+        self._payloads = _encode_vp8_loop(width, height, fps, max(1, round(seconds * fps)),
+                                          max(1, round(keyframe_seconds * fps)))
 
     @property
     def fps(self) -> float:
@@ -123,14 +126,15 @@ class PreEncodedVideoTrack(MediaStreamTrack):
 
 
 @functools.cache
-def _encode_vp8_loop(width: int, height: int, fps: float, count: int) -> tuple[bytes, ...]:
+def _encode_vp8_loop(width: int, height: int, fps: float, count: int, keyframe_every: int = 0) -> tuple[bytes, ...]:
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height = width, height
     codec.pix_fmt = "yuv420p"
     codec.time_base = fractions.Fraction(1, round(fps))
     codec.bit_rate = width * height * 3
-    # Keyframes every 2 s, and the loop starts on one, so the receiver's decoder can join at any lap.
-    codec.gop_size = round(fps * 2)
+    # Keyframes every 2 s (unless asked otherwise), and the loop starts on one, so the receiver's
+    # decoder can join at any lap.
+    codec.gop_size = keyframe_every or round(fps * 2)
     codec.options = {"deadline": "realtime", "lag-in-frames": "0", "cpu-used": "8"}
     payloads: list[bytes] = []
     for index in range(count):

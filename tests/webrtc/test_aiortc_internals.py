@@ -11,12 +11,21 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver
+from aiortc import rate as aiortc_rate
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from av import VideoFrame
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webrtc import aiortc_internals
-from webrtc.aiortc_internals import AIORTC_VERSION, end_remote_track, request_keyframe, tap_encoded_frames
+from webrtc.aiortc_internals import (
+    AIORTC_VERSION,
+    SparseRateCounter,
+    end_remote_track,
+    request_keyframe,
+    tap_encoded_frames,
+)
 from webrtc.encoded import is_keyframe
 from webrtc.testing import SyntheticVideoTrack
 
@@ -70,10 +79,39 @@ def test_the_private_methods_used_exist():
     assert isinstance(RemoteStreamTrack("video")._queue, asyncio.Queue)
 
 
+# (milliseconds since the previous call, "add" with a size or "rate"): packets in bursts, long gaps,
+# and now and then a clock that steps back.
+_traffic = st.lists(
+    st.tuples(st.one_of(st.integers(0, 50), st.integers(-30, 0), st.integers(900, 2500)),
+              st.one_of(st.integers(1, 1500), st.none())),
+    max_size=300,
+)
+
+
+@given(_traffic)
+def test_the_sparse_rate_counter_gives_aiortcs_rates(traffic):
+    theirs, ours = aiortc_rate.RateCounter(1000, 8000), SparseRateCounter(1000, 8000)
+    now = 10_000
+    for step, size in traffic:
+        now += step
+        if size is None:
+            assert ours.rate(now) == theirs.rate(now)
+        else:
+            ours.add(size, now)
+            theirs.add(size, now)
+    assert ours.rate(now + 1) == theirs.rate(now + 1)
+    ours.reset()
+    theirs.reset()
+    assert ours.rate(now) == theirs.rate(now) is None
+
+
 async def test_tapped_frames_reach_the_sink_encoded_and_the_decoder_only_when_wanted(tapped):
     pc, receiver, sink = tapped
     assert isinstance(getattr(receiver, aiortc_internals._DECODER_QUEUE), queue.Queue)
     assert isinstance(getattr(receiver, aiortc_internals._RTX_SSRC), dict)
+    estimator = getattr(receiver, aiortc_internals._BITRATE_ESTIMATOR)
+    assert isinstance(estimator, aiortc_rate.RemoteBitrateEstimator)
+    assert isinstance(estimator.incoming_bitrate, SparseRateCounter)
     await eventually(lambda: len(sink.frames) >= 10)
     codec, data, _ = sink.frames[0]
     assert codec == "VP8" and is_keyframe(codec, data)
