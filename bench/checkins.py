@@ -438,14 +438,37 @@ async def _seed_app(settings: Any, people: int) -> AppTarget:
     )
 
 
+async def _fresh_postgres(server_url: str, name: str, *, drop_only: bool = False) -> str:
+    """A new, empty database `name` on the PostgreSQL server of `server_url` (its URL), or none."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    admin_url = server_url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not drop_only:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
 @contextlib.contextmanager
-def child_app(people: int, folder: Path):  # type: ignore[no-untyped-def]
+def child_app(people: int, folder: Path, postgres: str | None = None):  # type: ignore[no-untyped-def]
+    """The app on SQLite in `folder`, or on a database of its own on the PostgreSQL server `postgres`."""
     from server.settings import Settings
 
+    database_url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+    database_name = f"hw_bench_checkins_{os.getpid()}"
+    if postgres:
+        with ThreadPoolExecutor(1) as pool:
+            database_url = pool.submit(asyncio.run, _fresh_postgres(postgres, database_name)).result()
     env = {
         **os.environ,
         "HOMEWATCH_ENVIRONMENT": "test",
-        "HOMEWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bench.db'}",
+        "HOMEWATCH_DATABASE_URL": database_url,
         "HOMEWATCH_MEDIA_DIR": str(folder / "media"),
         "HOMEWATCH_SECRET_KEY": "bench-secret-key-long-enough-for-tokens",
         "HOMEWATCH_CHECKIN_MAX_SESSIONS": str(max(64, people * 2)),
@@ -459,8 +482,13 @@ def child_app(people: int, folder: Path):  # type: ignore[no-untyped-def]
     # The benchmark's own event loop is running: seed on a loop of its own.
     with ThreadPoolExecutor(1) as pool:
         target = pool.submit(asyncio.run, _seed_app(settings, people)).result()
-    with app_process(env) as (base, child):
-        yield f"{base}/api/v1/checkins", psutil.Process(child.pid), target
+    try:
+        with app_process(env) as (base, child):
+            yield f"{base}/api/v1/checkins", psutil.Process(child.pid), target
+    finally:
+        if postgres:
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, _fresh_postgres(postgres, database_name, drop_only=True)).result()
 
 
 @contextlib.contextmanager
@@ -593,7 +621,8 @@ def load_average() -> str:
 
 async def scale(args: argparse.Namespace) -> None:
     """The README's video rows, in one run (see the module's docstring)."""
-    print(f"# load average (1/5/15 min) at start: {load_average()}", flush=True)
+    print(f"# load average (1/5/15 min) at start: {load_average()}; app database: "
+          f"{'PostgreSQL' if args.postgres else 'SQLite'}", flush=True)
     size = (320, 240)
     cells: list[Cell] = []
     async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=64)) as http:
@@ -601,7 +630,7 @@ async def scale(args: argparse.Namespace) -> None:
             cells.append(await run_cell(http, url, process, "floor", 16, size, args.seconds))
         print(f"# floor done, load average {load_average()}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as folder, \
-                child_app(args.capacity, Path(folder)) as (url, process, app):
+                child_app(args.capacity, Path(folder), args.postgres) as (url, process, app):
             cells.append(await run_cell(http, url, process, "app", 16, size, args.seconds, app))
             print(f"# app N=16 done, load average {load_average()}", file=sys.stderr, flush=True)
             cells.append(await run_cell(http, url, process, "app", 32, size, args.seconds, app))
@@ -612,7 +641,7 @@ async def scale(args: argparse.Namespace) -> None:
         churn: Churn | None = None
         if args.churn:
             with tempfile.TemporaryDirectory() as folder, \
-                    child_app(args.churn_parallel, Path(folder)) as (url, process, app):
+                    child_app(args.churn_parallel, Path(folder), args.postgres) as (url, process, app):
                 churn = await run_churn(http, url, process, app, total=args.churn, parallel=args.churn_parallel,
                                         seconds=args.churn_seconds)
     print_table(cells)
@@ -646,8 +675,9 @@ async def bench(args: argparse.Namespace) -> None:
         else:
             for target in args.targets.split(","):
                 if target == "app":
+                    people = max(n for n, _ in cells_spec)
                     with tempfile.TemporaryDirectory() as folder, \
-                            child_app(max(n for n, _ in cells_spec), Path(folder)) as (url, process, app):
+                            child_app(people, Path(folder), args.postgres) as (url, process, app):
                         for n, size in cells_spec:
                             results.append(await run_cell(http, url, process, target, n, size, args.seconds, app))
                             print(f"# {target} N={n} {size}: done", file=sys.stderr, flush=True)
@@ -669,6 +699,8 @@ def main() -> None:
     parser.add_argument("--url", help="benchmark this offer URL instead of starting servers")
     parser.add_argument("--pid", type=int, help="with --url: the server process to measure")
     parser.add_argument("--scale", action="store_true", help="the README's video rows in one run")
+    parser.add_argument("--postgres", help="run the app on a fresh database on this PostgreSQL server "
+                        "(postgresql://user@host:port/any-database) instead of SQLite")
     parser.add_argument("--capacity", type=int, default=150, help="with --scale: check-ins at once")
     parser.add_argument("--capacity-seconds", type=float, default=20.0, help="with --scale: measured time at capacity")
     parser.add_argument("--churn", type=int, default=1000, help="with --scale: check-ins one after another (0: none)")
