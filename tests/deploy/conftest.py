@@ -101,7 +101,15 @@ def _start(args: list[str], workdir: Path) -> tuple[subprocess.Popen[str], dict[
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+def cluster_settings() -> dict[str, str]:
+    """Settings of every app process of the cluster (a test module may override this fixture)."""
+    # Short check-ins, so a completed one takes seconds rather than the production 10 s minimum.
+    return {"HOMEWATCH_CHECKIN_MAX_SECONDS": "8", "HOMEWATCH_CHECKIN_MIN_SECONDS": "1.5",
+            "HOMEWATCH_CHECKIN_SNAPSHOT_INTERVAL": "0.5", "HOMEWATCH_CHECKIN_MAX_SNAPSHOTS": "4"}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, cluster_settings: dict[str, str]) -> Iterator[Cluster]:
     _require_parts()
     assert POSTGRES_URL and REDIS_URL
     name = f"hw_cluster_{uuid.uuid4().hex[:12]}"
@@ -111,9 +119,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         "HOMEWATCH_ENVIRONMENT": "test", "HOMEWATCH_SECRET_KEY": SECRET,
         # Its own stream, so other tests' events on the same Redis never reach these processes.
         "HOMEWATCH_EVENT_STREAM": f"homewatch:test:{name}",
-        "HOMEWATCH_CHECKIN_MAX_SECONDS": "8", "HOMEWATCH_CHECKIN_MIN_SECONDS": "1.5",
-        "HOMEWATCH_CHECKIN_SNAPSHOT_INTERVAL": "0.5", "HOMEWATCH_CHECKIN_MAX_SNAPSHOTS": "4",
         "HOMEWATCH_OUTBOX_WORKER_ENABLED": "false",
+        **cluster_settings,
     }
     args = ["--database-url", f"{base}/{name}", "--redis-url", REDIS_URL]
     for key, value in settings.items():
