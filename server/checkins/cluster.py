@@ -14,7 +14,7 @@ import logging
 import httpx
 from fastapi import Request, Response
 
-from server.errors import AppError
+from server.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +35,6 @@ class MediaElsewhere(Exception):
     def __init__(self, owner: str) -> None:
         super().__init__(owner)
         self.owner = owner
-
-
-class OwnerUnreachable(AppError):
-    status_code = 503
-    error = "busy"
 
 
 def check_here(me: str | None, owner: str | None) -> None:
@@ -73,6 +68,6 @@ async def forward(request: Request, owner: str, *, me: str | None) -> Response:
                     headers={name: value for name, value in answer.headers.items() if name in _RESPONSE_HEADERS})
 
 
-def _unavailable() -> OwnerUnreachable:
-    return OwnerUnreachable("The video service is restarting; please try again in a minute.",
+def _unavailable() -> Unavailable:
+    return Unavailable("The video service is restarting; please try again in a minute.",
                             headers={"Retry-After": "10"})
