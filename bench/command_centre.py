@@ -31,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.app_process import app_process
-from bench.seed import GRIDS, seed
+from bench.seed import GRIDS, insert_grids, seed
 from server.auth.security import Tokens, hash_password
 from server.db import utcnow
 from server.migrate import upgrade
@@ -129,8 +129,7 @@ async def bench_import(admin_url: str, rows: int) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         now = utcnow()
-        await conn.execute(text("INSERT INTO grids (id, name, created_at) VALUES (:id, :name, :now)"),
-                           [{"id": g, "name": f"网格{g:03d}", "now": now} for g in range(1, GRIDS + 1)])
+        await insert_grids(conn, GRIDS, now)
         await conn.execute(text("INSERT INTO users (id, username, password_hash, role, is_active, token_version, "
                                 "created_at) VALUES (1, 'bench-admin', :p, 'admin', true, 1, :now)"),
                            {"p": hash_password("bench-password"), "now": now})

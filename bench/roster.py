@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.app_process import app_process
-from bench.seed import seed
+from bench.seed import GRIDS, seed
 from server.auth.security import Tokens
 from server.db import Database, utcnow
 from server.migrate import upgrade
@@ -41,11 +41,11 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def _prepare(url: str, n: int, settings: Settings) -> dict[str, float]:
+async def _prepare(url: str, n: int, settings: Settings, grids: int = GRIDS) -> dict[str, float]:
     await upgrade(url)
     engine = create_async_engine(url)
     try:
-        stats = await seed(engine, n, now=utcnow(), rules=settings.rules)
+        stats = await seed(engine, n, now=utcnow(), rules=settings.rules, grids=grids)
     finally:
         await engine.dispose()
     stats["sweep_s"], stats["sweep_rows"] = await _timed_sweep(url, settings)
@@ -126,6 +126,16 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
             admin_ms = await _latency(client, "/api/v1/roster", admin, args.rounds)
             clinician_ms = await _latency(client, "/api/v1/roster", clinician, args.rounds)
             abnormal_ms = await _latency(client, "/api/v1/roster?status=abnormal", admin, args.rounds // 2)
+            tree: dict[str, float] = {}
+            if args.grids >= 100:
+                # Staff assigned above the grids (seed: 3 a town's clinician, 4 the district's, 5 an
+                # observer) and the tree with its rolled-up counts.
+                for key, user, path in (("town", 3, "/api/v1/roster"), ("district", 4, "/api/v1/roster"),
+                                        ("area_filter", 1, f"/api/v1/roster?area_id={args.grids + 2}"),
+                                        ("tree", 5, "/api/v1/areas"), ("round", 3, "/api/v1/round")):
+                    h = {"Authorization": f"Bearer {tokens.issue('staff', str(user), 1)}"}
+                    timings = await _latency(client, path, h, args.rounds)
+                    tree[f"{key}_p50"], tree[f"{key}_p95"] = statistics.median(timings), _pct(timings, 0.95)
 
             def noop() -> object:
                 return client.get("/api/v1/auth/whoami", headers=rng.choice(subject_headers))
@@ -147,6 +157,7 @@ async def _measure(url: str, n: int, args: argparse.Namespace) -> dict[str, floa
         "abnormal_p95": _pct(abnormal_ms, 0.95),
         "noop_rps": noop_rps,
         "ingest_rps": ingest_rps,
+        **tree,
     }
 
 
@@ -185,7 +196,7 @@ async def _with_database(n: int, args: argparse.Namespace) -> tuple[str, str]:
         folder = Path(tempfile.mkdtemp(prefix="hw-bench-"))
         return "sqlite", f"sqlite+aiosqlite:///{folder / 'bench.db'}"
     admin_url = args.postgres_url.replace("postgresql://", "postgresql+asyncpg://", 1)
-    name = f"hw_bench_{n}"
+    name = f"hw_bench_{n}" if args.grids == GRIDS else f"hw_bench_{n}_g{args.grids}"
     if args.reuse:
         return "postgresql", admin_url.rsplit("/", 1)[0] + f"/{name}"
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -208,7 +219,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 backend, url = await _with_database(n, args)
                 args.reuse = True
             print(f"[{backend} N={n:,}] loading…", flush=True)
-            prepared = await _prepare(url, n, settings)
+            prepared = await _prepare(url, n, settings, args.grids)
         print(
             f"  loaded {prepared['readings']:,.0f} readings in {prepared['load_s']:.1f}s; status sweep of "
             f"{prepared['sweep_rows']:,.0f} rows took {prepared['sweep_s']:.2f}s",
@@ -229,6 +240,13 @@ async def main_async(args: argparse.Namespace) -> None:
             f"{m['clin_p50']:>5.1f}/{m['clin_p95']:>5.1f} ms {m['abnormal_p95']:>9.1f} ms {p['sweep_s']:>8.2f} "
             f"{m['noop_rps']:>9.0f} {m['ingest_rps']:>10.0f} {m['ingest_rps'] / m['noop_rps']:>6.2f}"
         )
+    for backend, n, _p, m in rows:
+        if "tree_p50" in m:
+            print(f"\n{backend} {n:,} people under a tree of {args.grids:,} grids (p50 / p95 ms): "
+                  + "; ".join(f"{label} {m[key + '_p50']:.1f} / {m[key + '_p95']:.1f}" for key, label in (
+                      ("town", "roster, a town's clinician"), ("district", "roster, the district's clinician"),
+                      ("area_filter", "roster ?area_id=<town> (admin)"), ("tree", "area tree with counts"),
+                      ("round", "round, a town's clinician"))))
     if len(rows) > 1:
         growth = rows[-1][3]["admin_p95"] / rows[0][3]["admin_p95"]
         print(f"\nadmin roster p95 grows {growth:.1f}x from {rows[0][1]:,} to {rows[-1][1]:,} subjects")
@@ -247,6 +265,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--grids", type=int, default=GRIDS,
+                        help="grids to spread people over; from 100 up under a district > town > community tree")
     args = parser.parse_args()
     if not args.sqlite and not args.postgres_url:
         print("no PostgreSQL configured (HOMEWATCH_BENCH_POSTGRES_URL); using SQLite", file=sys.stderr)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitoring import Rules, day_start, planned_end_date, record_filled_window, severity, window_for, windows_on
 from monitoring.state import SubjectState
@@ -63,7 +63,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
 def _rows(
-    n: int, now: datetime, rules: Rules, rng: random.Random, with_readings: bool
+    n: int, now: datetime, rules: Rules, rng: random.Random, with_readings: bool, grids: int = GRIDS
 ) -> Iterator[tuple[list[tuple[object, ...]], list[tuple[object, ...]]]]:
     today = now.astimezone(rules.tz).date()
     window_cache: dict[date, tuple[object, ...]] = {}
@@ -118,7 +118,7 @@ def _rows(
         subjects.append(
             (
                 sid,
-                1 + i % GRIDS,
+                1 + i % grids,
                 SURNAMES[i % len(SURNAMES)] + f"{i:07d}",
                 f"1{3 + i % 6}{i:09d}",
                 "home",
@@ -152,27 +152,76 @@ def _rows(
         yield subjects, readings
 
 
+async def insert_grids(conn: AsyncConnection, count: int, now: datetime) -> dict[str, int]:
+    """``count`` grids (ids 1..count), each an area of kind grid; from 100 grids up, under a tree like a
+    real district's: one district, a town per 100 grids, a community per 20. Returns the ids of the
+    district and of the first town (none below 100 grids)."""
+    areas = [{"id": g, "name": f"网格{g:03d}", "kind": "grid", "parent_id": None, "created_at": now}
+             for g in range(1, count + 1)]
+    found: dict[str, int] = {}
+    if count >= 100:
+        district = count + 1
+        found = {"district": district}
+        areas.append({"id": district, "name": "区", "kind": "district", "parent_id": None, "created_at": now})
+        next_id = district + 1
+        for first in range(1, count + 1, 100):
+            town = next_id
+            next_id += 1
+            found.setdefault("town", town)
+            areas.append({"id": town, "name": f"镇{town}", "kind": "town", "parent_id": district, "created_at": now})
+            for start in range(first, min(first + 100, count + 1), 20):
+                community = next_id
+                next_id += 1
+                areas.append({"id": community, "name": f"社区{community}", "kind": "community", "parent_id": town,
+                              "created_at": now})
+                for g in range(start, min(start + 20, count + 1)):
+                    areas[g - 1]["parent_id"] = community
+    parents = {a["id"]: a["parent_id"] for a in areas}
+    paths = []
+    for area_id in parents:
+        ancestor, depth = area_id, 0
+        while ancestor is not None:
+            paths.append({"a": ancestor, "d": area_id, "depth": depth})
+            ancestor, depth = parents[ancestor], depth + 1
+    await conn.execute(text("INSERT INTO areas (id, name, kind, parent_id, created_at) "
+                            "VALUES (:id, :name, :kind, :parent_id, :created_at)"),
+                       sorted(areas, key=lambda a: (a["parent_id"] is not None, a["kind"] == "grid", a["id"])))
+    await conn.execute(text("INSERT INTO grids (id, name, created_at) VALUES (:id, :name, :created_at)"),
+                       [a for a in areas if a["kind"] == "grid"])
+    await conn.execute(text("INSERT INTO area_paths (ancestor_id, descendant_id, depth) VALUES (:a, :d, :depth)"),
+                       paths)
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT setval(pg_get_serial_sequence('areas', 'id'), (SELECT max(id) FROM areas))"))
+    return found
+
+
 async def seed(
-    engine: AsyncEngine, n: int, *, now: datetime, rules: Rules, with_readings: bool = True, seed: int = 1
+    engine: AsyncEngine, n: int, *, now: datetime, rules: Rules, with_readings: bool = True, seed: int = 1,
+    grids: int = GRIDS,
 ) -> dict[str, float]:
-    """Load grids, two staff users and n subjects; returns counts and timings."""
+    """Load grids (under a tree from 100 up), staff and n subjects; returns counts and timings. Staff:
+    1 an admin, 2 a clinician of grids 1 and 2; with a tree also 3 a clinician of the first town, 4 a
+    clinician of the whole district, 5 an observer of the district."""
     rng = random.Random(seed)
     started = time.perf_counter()
     reading_count = 0
     async with engine.begin() as conn:
-        grid_rows = [{"id": g, "name": f"网格{g:03d}", "created_at": now} for g in range(1, GRIDS + 1)]
-        await conn.execute(text("INSERT INTO grids (id, name, created_at) VALUES (:id, :name, :created_at)"), grid_rows)
+        tree = await insert_grids(conn, grids, now)
         password = hash_password("bench-password")
+        staff = [(1, "bench-admin", "admin"), (2, "bench-clinician", "clinician")]
+        assigned = [(2, 1), (2, 2)]
+        if tree:
+            staff += [(3, "bench-town", "clinician"), (4, "bench-district", "clinician"),
+                      (5, "bench-observer", "observer")]
+            assigned += [(3, tree["town"]), (4, tree["district"]), (5, tree["district"])]
         await conn.execute(
-            text(
-                "INSERT INTO users (id, username, password_hash, role, is_active, token_version, created_at) VALUES "
-                "(1, 'bench-admin', :p, 'admin', true, 1, :now), (2, 'bench-clinician', :p, 'clinician', true, 1, :now)"
-            ),
-            {"p": password, "now": now},
-        )
-        await conn.execute(text("INSERT INTO user_grids (user_id, grid_id) VALUES (2, 1), (2, 2)"))
+            text("INSERT INTO users (id, username, password_hash, role, is_active, token_version, created_at) "
+                 "VALUES (:id, :name, :p, :role, true, 1, :now)"),
+            [{"id": i, "name": name, "role": role, "p": password, "now": now} for i, name, role in staff])
+        await conn.execute(text("INSERT INTO user_areas (user_id, area_id) VALUES (:u, :a)"),
+                           [{"u": u, "a": a} for u, a in assigned])
     dialect = engine.dialect.name
-    for subjects, readings in _rows(n, now, rules, rng, with_readings):
+    for subjects, readings in _rows(n, now, rules, rng, with_readings, grids):
         reading_count += len(readings)
         async with engine.begin() as conn:
             if dialect == "postgresql":
@@ -188,7 +237,7 @@ async def seed(
     loaded = time.perf_counter()
     if dialect == "postgresql":
         async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
-            for table in ("subjects", "readings", "grids", "users", "user_grids"):
+            for table in ("subjects", "readings", "grids", "users", "user_areas", "areas", "area_paths"):
                 await conn.execute(text(f"VACUUM ANALYZE {table}"))
     return {
         "subjects": n,

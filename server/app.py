@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from server import i18n, pages, validation
 from server.alerts.router import router as alerts_router
+from server.areas.router import router as areas_router
 from server.audit.router import router as audit_router
 from server.auth.router import router as auth_router
 from server.body_limit import BodyLimit
@@ -44,6 +45,7 @@ from server.pages.rendering import STATIC_DIR
 from server.proxies import TrustedProxies
 from server.readings.router import router as readings_router
 from server.roster.router import router as roster_router
+from server.round.router import router as round_router
 from server.scheduler import service as scheduler
 from server.settings import Settings
 from server.sites.router import router as sites_router
@@ -172,7 +174,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
                             headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(refuse_cross_site_cookie_writes)])
-    for router in (auth_router, grids_router, users_router, subjects_router, readings_router, me_router,
+    for router in (auth_router, areas_router, round_router, grids_router, users_router, subjects_router,
+                   readings_router, me_router,
                    roster_router, alerts_router, audit_router, live_router, checkins_router, notifications_router,
                    verify_router, sites_router, households_router, sms_router, declarations_router,
                    census_router, exports_router, brief_router):

@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     user = sub.add_parser("create-user", help="create a staff account")
     user.add_argument("username")
-    user.add_argument("--role", choices=["admin", "clinician"], required=True)
+    user.add_argument("--role", choices=["admin", "clinician", "grid_worker", "observer"], required=True)
     user.add_argument("--password", required=True)
     user.add_argument("--grid", action="append", help="grid name (created if missing); repeatable")
 

@@ -11,9 +11,11 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import day_start, local_date, windows_on
 from server.alerts.service import acknowledge, open_alert
+from server.areas import service as areas
 from server.auth.principal import SYSTEM_STAFF, Admin, HouseholdPrincipal, Staff
 from server.auth.security import hash_access_code
 from server.db import Database, utcnow
@@ -23,7 +25,7 @@ from server.errors import AppError
 from server.grids.service import get_or_create_grids
 from server.households.schemas import HouseholdCreate, HouseholdReadingCreate
 from server.households.service import create_household, report_for_household
-from server.models import Alert, Grid, Subject, User
+from server.models import Alert, Area, Grid, Subject, User
 from server.models.case import Site
 from server.models.households import Household
 from server.readings.schemas import ReadingCreate
@@ -50,10 +52,22 @@ from server.users.service import create_user
 DEMO_FACE = Path(__file__).with_name("demo_media") / "face.jpg"
 
 GRIDS = ["东园社区第一网格", "东园社区第二网格", "西岭村网格", "高新科技园集中观察点"]
+# The district's tree (district > town | street > community | village > grid); the grids above are its
+# leaves, placed under their community or village.
+DISTRICT = "示范区"
+TREE = [  # (name, kind, parent)
+    ("东园街道", "street", DISTRICT), ("东园社区", "community", "东园街道"),
+    ("西岭镇", "town", DISTRICT), ("西岭村", "village", "西岭镇"),
+    ("高新街道", "street", DISTRICT), ("科技园社区", "community", "高新街道"),
+]
+GRID_PARENTS = {GRIDS[0]: "东园社区", GRIDS[1]: "东园社区", GRIDS[2]: "西岭村", GRIDS[3]: "科技园社区"}
+# (username, role, password, areas: grid or area names)
 STAFF = [
     ("admin", "admin", "homewatch-admin", []),
     ("doctor", "clinician", "homewatch-doctor", GRIDS[:2]),
     ("doctor2", "clinician", "homewatch-doctor2", GRIDS[2:]),
+    ("worker", "grid_worker", "homewatch-worker", ["东园社区"]),
+    ("command", "observer", "homewatch-command", [DISTRICT]),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = ["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
@@ -108,11 +122,11 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> list[
             if only_if_empty and (await session.scalar(select(func.count()).select_from(Subject))):
                 return await _links(db, settings)
             grids = await get_or_create_grids(session, actor=SYSTEM_STAFF, names=GRIDS)
-            by_name = {g.name: g for g in grids}
-            for username, role, password, grid_names in STAFF:
+            by_name = await _seed_tree(session, grids)
+            for username, role, password, area_names in STAFF:
                 if await session.scalar(select(User.id).where(User.username == username)) is None:
                     await create_user(session, actor=SYSTEM_STAFF, username=username, password=password, role=role,
-                                      grid_ids=[by_name[n].id for n in grid_names], full_name=None)
+                                      grid_ids=[], area_ids=[by_name[n] for n in area_names], full_name=None)
         doctor = await _staff(db, "doctor2")
         index = 0
         for _label, count, days_ago, scenario in SCENARIOS:
@@ -129,6 +143,25 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> list[
         return await _links(db, settings)
     finally:
         await db.dispose()
+
+
+async def _seed_tree(session: AsyncSession, grids: list[Grid]) -> dict[str, int]:
+    """The district's tree above the demo grids (made once; the grids are placed in it)."""
+    by_name = {a.name: a.id for a in (await session.scalars(select(Area).where(Area.kind != "grid"))).all()}
+    if DISTRICT not in by_name:
+        by_name[DISTRICT] = (await areas.create_area(session, actor=SYSTEM_STAFF, name=DISTRICT,
+                                                     kind="district")).id
+    for name, kind, parent in TREE:
+        if name not in by_name:
+            by_name[name] = (await areas.create_area(session, actor=SYSTEM_STAFF, name=name, kind=kind,
+                                                     parent_id=by_name[parent])).id
+    for grid in grids:
+        area = await session.get(Area, grid.id)
+        if area is not None and area.parent_id is None and grid.name in GRID_PARENTS:
+            await areas.move_area(session, actor=SYSTEM_STAFF, area_id=grid.id,
+                                  parent_id=by_name[GRID_PARENTS[grid.name]])
+        by_name[grid.name] = grid.id
+    return by_name
 
 
 async def _staff(db: Database, username: str) -> Staff:

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.callers import COOKIES, STAFF_COOKIE, SUBJECT_COOKIE, Kind
-from server.auth.principal import Admin, Caller, Clinician, HouseholdPrincipal, Staff, SubjectPrincipal
+from server.auth.principal import Admin, Caller, Clinician, GridWorker, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.context import AppContext
 from server.csrf import CSRF_HEADER, UNSAFE_METHODS, origin_of, same_origin
 from server.errors import CsrfRefused, Forbidden, Unauthorized
@@ -83,25 +83,61 @@ async def require_caller(ctx: Ctx, session: SessionDep, credentials: BearerCrede
     return caller
 
 
-async def require_staff(ctx: Ctx, session: SessionDep, token: StaffToken) -> Staff:
-    """A signed-in staff member (admin or clinician); 401 otherwise."""
+async def require_any_staff(ctx: Ctx, session: SessionDep, token: StaffToken) -> Staff:
+    """A signed-in staff member of any role, the command centre's observers included; 401 otherwise."""
     caller = await ctx.authenticator.caller(session, token, now=ctx.now())
     if not isinstance(caller, Staff):
         raise _please_sign_in("Please sign in as a staff member.")
     return caller
 
 
-async def require_admin(staff: Annotated[Staff, Depends(require_staff)]) -> Admin:
-    """A signed-in admin; 403 for a clinician."""
+def _role_refused() -> Forbidden:
+    return Forbidden("Your role cannot do this.")
+
+
+def _full_staff(staff: Staff) -> Staff:
+    if not isinstance(staff, Admin | Clinician):
+        raise _role_refused()
+    return staff
+
+
+def _field_staff(staff: Staff) -> Staff:
+    if not isinstance(staff, Admin | Clinician | GridWorker):
+        raise _role_refused()
+    return staff
+
+
+async def require_staff(staff: Annotated[Staff, Depends(require_any_staff)]) -> Staff:
+    """An administrator or a clinician: the staff who may see everything about their people (video,
+    snapshots, alerts, the audit trail of their grids). 403 for a grid worker or an observer."""
+    return _full_staff(staff)
+
+
+async def require_field_staff(staff: Annotated[Staff, Depends(require_any_staff)]) -> Staff:
+    """An administrator, a clinician or a grid worker: staff who see people (the roster, a record without
+    its ID number, households, declarations). 403 for an observer."""
+    return _field_staff(staff)
+
+
+async def require_admin(staff: Annotated[Staff, Depends(require_any_staff)]) -> Admin:
+    """A signed-in admin; 403 for anyone else."""
     if not isinstance(staff, Admin):
         raise Forbidden("Only an administrator can do this.")
     return staff
 
 
-async def require_clinician(staff: Annotated[Staff, Depends(require_staff)]) -> Clinician:
+async def require_clinician(staff: Annotated[Staff, Depends(require_any_staff)]) -> Clinician:
     """A signed-in clinician; 403 for an admin (who sees no grid's people as their own)."""
     if not isinstance(staff, Clinician):
         raise Forbidden("Only a clinician can do this.")
+    return staff
+
+
+async def require_reading_taker(staff: Annotated[Staff, Depends(require_any_staff)]) -> Clinician | GridWorker:
+    """Who enters a reading on a person's behalf: a clinician (by video or phone) or a grid worker (on a
+    visit or by phone); 403 for an admin or an observer."""
+    if not isinstance(staff, Clinician | GridWorker):
+        raise Forbidden("Only a clinician or a grid worker can do this.")
     return staff
 
 
@@ -138,13 +174,22 @@ async def require_household(ctx: Ctx, session: SessionDep, token: HouseholdToken
     return household
 
 
-async def require_staff_holding_no_connection(ctx: Ctx, token: StaffToken) -> Staff:
-    """:func:`require_staff` for a route that lasts long (an event stream lives for hours)."""
+async def _staff_holding_no_connection(ctx: Ctx, token: str | None) -> Staff:
     async with ctx.db.session() as session:
         caller = await ctx.authenticator.caller(session, token, now=ctx.now())
     if not isinstance(caller, Staff):
         raise _please_sign_in("Please sign in as a staff member.")
     return caller
+
+
+async def require_staff_holding_no_connection(ctx: Ctx, token: StaffToken) -> Staff:
+    """:func:`require_staff` for a route that waits on the network (ending a call)."""
+    return _full_staff(await _staff_holding_no_connection(ctx, token))
+
+
+async def require_field_staff_holding_no_connection(ctx: Ctx, token: StaffToken) -> Staff:
+    """:func:`require_field_staff` for a route that lasts long (an event stream lives for hours)."""
+    return _field_staff(await _staff_holding_no_connection(ctx, token))
 
 
 async def require_staff_or_subject(ctx: Ctx, session: SessionDep, staff_token: StaffToken,
@@ -155,17 +200,21 @@ async def require_staff_or_subject(ctx: Ctx, session: SessionDep, staff_token: S
         caller = await ctx.authenticator.caller(session, subject_token, now=ctx.now())
     if caller is None:
         raise _please_sign_in()
-    return caller
+    return _full_staff(caller) if isinstance(caller, Staff) else caller
 
 
 CurrentCaller = Annotated[Caller, Depends(require_caller)]
 CurrentStaff = Annotated[Staff, Depends(require_staff)]
+CurrentFieldStaff = Annotated[Staff, Depends(require_field_staff)]
+CurrentAnyStaff = Annotated[Staff, Depends(require_any_staff)]
+CurrentReadingTaker = Annotated[Clinician | GridWorker, Depends(require_reading_taker)]
 CurrentAdmin = Annotated[Admin, Depends(require_admin)]
 CurrentClinician = Annotated[Clinician, Depends(require_clinician)]
 CurrentSubject = Annotated[SubjectPrincipal, Depends(require_subject)]
 CurrentSubjectLocked = Annotated[SubjectPrincipal, Depends(require_subject_and_lock_row)]
 CurrentSubjectHoldingNoConnection = Annotated[SubjectPrincipal, Depends(require_subject_holding_no_connection)]
 CurrentStaffHoldingNoConnection = Annotated[Staff, Depends(require_staff_holding_no_connection)]
+CurrentFieldStaffHoldingNoConnection = Annotated[Staff, Depends(require_field_staff_holding_no_connection)]
 CurrentStaffOrSubject = Annotated[Staff | SubjectPrincipal, Depends(require_staff_or_subject)]
 CurrentHousehold = Annotated[HouseholdPrincipal, Depends(require_household)]
 

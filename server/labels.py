@@ -183,13 +183,26 @@ def observation_type(_: T, code: str) -> str:
 
 
 def role(_: T, code: str) -> str:
-    return {"admin": _("Administrator"), "clinician": _("Clinician")}.get(code, code)
+    return {"admin": _("Administrator"), "clinician": _("Clinician"), "grid_worker": _("Grid worker"),
+            "observer": _("Observer (command centre)")}.get(code, code)
+
+
+def area_kind(_: T, code: str) -> str:
+    return {"district": _("District"), "town": _("Town"), "street": _("Street"), "community": _("Community"),
+            "village": _("Village"), "grid": _("Grid")}.get(code, code)
+
+
+def attempt(_: T, kind: str, outcome: str) -> str:
+    """A visit or call that found nobody, as the round and the record say it."""
+    if kind == "visit":
+        return _("Visited: not at home") if outcome == "not_home" else _("Visited: nobody answered the door")
+    return _("Called: no answer") if outcome == "no_answer" else _("Called: not at home")
 
 
 def source(_: T, code: str) -> str:
     return {"self": _("Self-reported"), "clinician": _("Entered by staff"),
             "video": _("Video check-in"), "household": _("Reported by the household"),
-            "sms": _("By SMS")}.get(code, code)
+            "sms": _("By SMS"), "visit": _("Taken on a visit"), "phone": _("Read out by phone")}.get(code, code)
 
 
 def release_reason(_: T, code: str, params: Mapping[str, Any], fallback: str,
@@ -244,6 +257,9 @@ def audit_action(_: T, code: str) -> str:
         "user.created": _("Created a staff account"),
         "user.updated": _("Changed a staff account"),
         "grid.created": _("Created a grid"),
+        "area.created": _("Created an area"),
+        "area.moved": _("Moved an area in the tree"),
+        "subject.contact_attempted": _("Found nobody on a visit or call"),
         "push.subscribed": _("Reminders turned on in a browser"),
         "push.unsubscribed": _("Reminders turned off in a browser"),
         "outbox.retried": _("Failed notification sent again"),
@@ -305,6 +321,11 @@ def field(_: T, name: str) -> str:
         "grid": _("Grid"),
         "grid_id": _("Grid"),
         "grid_ids": _("Grids"),
+        "area_ids": _("Areas"),
+        "area_id": _("Area"),
+        "parent_id": _("Lies in"),
+        "kind": _("Kind of area"),
+        "outcome": _("Outcome"),
         "observation_type": _("Where"),
         "reason": _("Reason for observation"),
         "start_date": _("First day"),

@@ -24,11 +24,11 @@ async def make_grid(ctx: AppContext, name: str | None = None) -> Grid:
 
 
 async def make_user(ctx: AppContext, *, role: str = "clinician", grids_: list[Grid] | None = None,
-                    username: str | None = None, password: str = PASSWORD) -> User:
+                    username: str | None = None, password: str = PASSWORD, area_ids: list[int] | None = None) -> User:
     async with ctx.db.session() as session:
         return await users.create_user(
             session, actor=None, username=username or f"{role}-{uuid.uuid4().hex[:6]}", password=password,
-            role=role, grid_ids=[g.id for g in grids_ or []],
+            role=role, grid_ids=[g.id for g in grids_ or []], area_ids=area_ids or [],
         )
 
 

@@ -7,8 +7,9 @@ from fastapi import APIRouter
 
 from server.alerts import service
 from server.alerts.schemas import AlertAck, AlertRead
+from server.areas.service import narrow
 from server.deps import Ctx, CurrentStaff, SessionDep
-from server.fields import Limit, Offset
+from server.fields import DbId, Limit, Offset
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -21,8 +22,10 @@ async def list_alerts(
     subject_id: uuid.UUID | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    area_id: DbId | None = None,
 ) -> list[AlertRead]:
-    """Alerts for people in the caller's grids, newest first."""
+    """Alerts for people in the caller's areas (or below `area_id`), newest first."""
+    staff = await narrow(session, staff=staff, area_id=area_id)
     rows = await service.list_alerts(session, staff=staff, status=status, subject_id=subject_id, limit=limit,
                                      offset=offset)
     return [service.to_read(alert, name) for alert, name in rows]

@@ -11,13 +11,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Exists, exists, select
+from sqlalchemy import Exists, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.auth.principal import Caller, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.auth.security import TokenClaims, Tokens
-from server.models import ACTIVE, RevokedToken, Subject, User
+from server.models import ACTIVE, AreaPath, Grid, RevokedToken, Subject, User
 from server.models.households import Household
 
 STAFF_COOKIE = "hw_staff"
@@ -83,14 +83,14 @@ class Authenticator:
         except ValueError:
             return None
         row = (await session.execute(
-            select(User, _revoked(claims)).where(User.id == user_id).options(selectinload(User.grids))
+            select(User, _revoked(claims)).where(User.id == user_id).options(selectinload(User.areas))
         )).one_or_none()
         if row is None:
             return None
         user, revoked = row
         if revoked or not user.is_active or user.token_version != claims.version:
             return None
-        return Staff.of(user)
+        return await staff_of(session, user)
 
     async def _subject(self, session: AsyncSession, claims: TokenClaims, *, now: datetime,
                        lock: bool) -> SubjectPrincipal | None:
@@ -110,6 +110,21 @@ class Authenticator:
         if link_closed(subject, now=now, released_link_days=self.released_link_days):
             return None
         return SubjectPrincipal(subject_id=subject.id, subject=subject)
+
+
+async def staff_of(session: AsyncSession, user: User) -> Staff:
+    """The member signed in as ``user`` (its areas loaded) with the grids below their areas, resolved on
+    every request so that moving an area or a member takes effect at once."""
+    if user.role == "admin":
+        return Staff.of(user, grid_ids=frozenset(), all_grids=True)
+    area_ids = sorted(a.id for a in user.areas)
+    if not area_ids:
+        return Staff.of(user, grid_ids=frozenset(), all_grids=False)
+    grid_ids = frozenset((await session.scalars(
+        select(AreaPath.descendant_id).join(Grid, Grid.id == AreaPath.descendant_id)
+        .where(AreaPath.ancestor_id.in_(area_ids)))).all())
+    total = await session.scalar(select(func.count()).select_from(Grid))
+    return Staff.of(user, grid_ids=grid_ids, all_grids=len(grid_ids) == total)
 
 
 def _revoked(claims: TokenClaims) -> Exists:

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.audit import service as audit
-from server.auth.callers import Authenticator, link_closed
+from server.auth.callers import Authenticator, link_closed, staff_of
 from server.auth.principal import Caller, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.auth.security import Tokens, check_password, hash_access_code
 from server.db import Database, insert_new
@@ -159,14 +159,15 @@ class SignIns:
                                  address=address, retry_after=math.ceil(wait))
                 else:
                     user = await session.scalar(
-                        select(User).where(User.username == name).options(selectinload(User.grids))
+                        select(User).where(User.username == name).options(selectinload(User.areas))
                     )
             if wait:
                 raise _wait_error(wait)
             # Checked even for an unknown username, so that its answer takes as long as a wrong password's.
             valid = await check_password(user.password_hash if user else None, password)
-            signed_in = Staff.of(user) if valid and user is not None and user.is_active else None
             async with self.db.session() as session:
+                signed_in = (await staff_of(session, user) if valid and user is not None and user.is_active
+                             else None)
                 if signed_in is not None:
                     await _forgive(session, reset=[user_key], undo=[address_key])
                     audit.record(session, signed_in, "staff.login", address=address)

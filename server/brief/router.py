@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from server.brief import service, spreadsheet
 from server.brief.schemas import BriefRead, BriefRowRead, TrendDayRead
-from server.deps import Ctx, CurrentStaff, SessionDep
+from server.deps import Ctx, CurrentAnyStaff, SessionDep
 from server.exports.tabular import MEDIA_TYPES
 from server.fields import DbId
 from server.i18n import Translator
@@ -39,7 +39,7 @@ _XLSX: dict[int | str, dict[str, Any]] = {200: {"content": {MEDIA_TYPES["xlsx"]:
 
 @router.get("", response_model=BriefRead, responses=_XLSX)
 async def get_brief(
-    staff: CurrentStaff, ctx: Ctx, session: SessionDep,
+    staff: CurrentAnyStaff, ctx: Ctx, session: SessionDep,
     day: Annotated[date | None, Query(alias="date", description="The local day; today when left out")] = None,
     area_id: Annotated[DbId | None, Query(description="Only this area (a grid, until areas nest)")] = None,
     fmt: Annotated[Literal["json", "xlsx"], Query(alias="format")] = "json",

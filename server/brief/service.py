@@ -7,8 +7,8 @@ whose tests were pending, as of the day's end. Once a day is over they are froze
 not frozen yet freezes it then. A past day's brief reads only those rows, so it answers in
 milliseconds at any size and never changes afterwards; today's is counted live.
 
-Until the area tree lands, areas are grids: the brief's rows are the caller's grids (or the one grid
-asked for), and the total is their sum."""
+Its rows are areas of the tree: the children of the area asked for (a grid stands for itself), or the
+caller's own top areas; each row sums the grids below it, and the total sums them all."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring import Rules, Status, day_start, latest_closed_window, local_date
+from server.areas import service as areas
 from server.auth.principal import Staff
 from server.db import Database, insert_new
-from server.errors import Invalid, NotFound
-from server.grids.service import list_grids
+from server.errors import Invalid
 from server.models import Alert, DailyBrief, Grid, Subject
 from server.models.case import CaseAction, LabTest
 from server.models.checkins import COMPLETED, Checkin
@@ -246,25 +246,27 @@ async def brief(session: AsyncSession, *, staff: Staff, day: date | None, now: d
         raise Invalid("There is no brief for a day that has not come yet.")
     if day < EARLIEST:
         raise Invalid("There is no brief before {first}.", first=EARLIEST.isoformat())
-    grids = list(await list_grids(session, staff=staff))
-    if area_id is not None:
-        grids = [g for g in grids if g.id == area_id]
-        if not grids:
-            raise NotFound("No such area among yours.")
-    grid_ids = [g.id for g in grids] if (area_id is not None or not staff.is_admin) else None
+    parts = await areas.breakdown(session, staff=staff, area_id=area_id)
+    shown = frozenset().union(*(grids for _area, grids in parts)) if parts else frozenset()
+    grid_ids = sorted(shown) if (area_id is not None or not staff.all_grids) else None
     trend_days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     by_day = await figures(session, days=[day - timedelta(days=TREND_DAYS), *trend_days], now=now, rules=rules,
                            grid_ids=grid_ids)
     previous_day = day - timedelta(days=1)
+
+    def of(d: date, grids: frozenset[int]) -> Figures:
+        found = [f for g, f in by_day[d].items() if g in grids]
+        return _sum(found) if found else _zero()
+
     rows = []
-    for grid in grids:
-        values = by_day[day].get(grid.id, _zero())
-        before = by_day[previous_day].get(grid.id, _zero())
-        rows.append(Row(grid.id, grid.name, values, _change(values, before)))
-    shown = {g.id for g in grids}
+    for area, grids in parts:
+        values, before = of(day, grids), of(previous_day, grids)
+        rows.append(Row(area.id, area.name, values, _change(values, before)))
+    if grid_ids is None:
+        shown = frozenset(g for d in by_day for g in by_day[d])
 
     def total_of(d: date) -> Figures:
-        return _sum([f for g, f in by_day[d].items() if g in shown]) if by_day[d] else _zero()
+        return of(d, shown)
 
     values, before = total_of(day), total_of(previous_day)
     total = Row(None, "", values, _change(values, before))

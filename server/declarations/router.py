@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
+from server.areas.service import narrow
 from server.auth.service import Anonymous
 from server.declarations import service
 from server.declarations.schemas import (
@@ -16,7 +17,7 @@ from server.declarations.schemas import (
     DeclarationRead,
     DeclarationStatus,
 )
-from server.deps import Ctx, CurrentStaff, SessionDep, client_address
+from server.deps import Ctx, CurrentAnyStaff, CurrentFieldStaff, CurrentStaff, SessionDep, client_address
 from server.fields import DbId, Limit, Offset
 from server.models.declarations import Declaration
 from server.rate_limit import RateLimit
@@ -51,11 +52,13 @@ async def declare(body: DeclarationCreate, request: Request, ctx: Ctx, session: 
 
 @router.get("", response_model=list[DeclarationRead])
 async def screening_queue(
-    staff: CurrentStaff, session: SessionDep, area_id: DbId | None = None,
+    staff: CurrentFieldStaff, session: SessionDep, area_id: DbId | None = None,
     status: Annotated[DeclarationStatus | None, Query()] = "waiting", limit: Limit = 100, offset: Offset = 0,
 ) -> list[DeclarationRead]:
-    """The screening queue of the caller's areas (or one of them, 404 outside them), oldest first."""
-    found = await service.queue(session, staff=staff, area_id=area_id, status=status, limit=limit, offset=offset)
+    """The screening queue of the caller's areas (or of one of them and everything below it, 404 outside
+    them), oldest first. Grid workers read it; clinicians and administrators decide."""
+    staff = await narrow(session, staff=staff, area_id=area_id)
+    found = await service.queue(session, staff=staff, area_id=None, status=status, limit=limit, offset=offset)
     return [_read(d) for d in found]
 
 
@@ -89,9 +92,12 @@ async def dismiss_declaration(declaration_id: uuid.UUID, body: DeclarationDismis
 
 
 @census_router.get("/progress", response_model=list[CensusProgressRead])
-async def census_progress(staff: CurrentStaff, session: SessionDep,
+async def census_progress(staff: CurrentAnyStaff, session: SessionDep,
                           area_id: DbId | None = None) -> list[CensusProgressRead]:
-    """Door-to-door census per area of the caller: households visited, people counted, declarations waiting."""
+    """Door-to-door census per grid of the caller's areas (or below `area_id`): households visited, people
+    counted, declarations waiting. Counts only: observers read it too."""
+    staff = await narrow(session, staff=staff, area_id=area_id)
+    area_id = None
     return [CensusProgressRead(area_id=p.area_id, name=p.name, households_visited=p.households_visited,
                                people_counted=p.people_counted, declarations_waiting=p.declarations_waiting)
             for p in await service.progress(session, staff=staff, area_id=area_id)]

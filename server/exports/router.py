@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from monitoring import Status, local_date
+from server.areas.service import narrow
 from server.deps import Ctx, CurrentStaff, SessionDep
 from server.exports import service, tabular
 from server.exports.tabular import Format
@@ -36,11 +37,12 @@ async def export_roster(
     staff: CurrentStaff, ctx: Ctx, session: SessionDep, fmt: FormatQuery = "csv", lang: Lang = "zh_Hans",
     grid_id: DbId | None = None, status: Status | None = None,
     q: Annotated[Text | None, Query(max_length=100, description="Part of a name or phone number")] = None,
-    site_id: DbId | None = None,
+    site_id: DbId | None = None, area_id: DbId | None = None,
 ) -> StreamingResponse:
     """The roster with the same filters as `GET /roster`, every matching person in one table (by grid
     and name). Headers in Chinese unless `lang` says otherwise; ID numbers masked unless the caller is an
     administrator; cells that a spreadsheet would run as a formula start with an apostrophe. Audited."""
+    staff = await narrow(session, staff=staff, area_id=area_id)
     export = await service.roster(session, db=ctx.db, staff=staff, rules=ctx.settings.rules, now=ctx.now(),
                                   locale=lang, fmt=fmt, grid_id=grid_id, status=status, q=q, site_id=site_id)
     return _download(export, fmt, ctx)
@@ -48,9 +50,11 @@ async def export_roster(
 
 @router.get("/readings", response_class=StreamingResponse, responses=_FILE)
 async def export_readings(staff: CurrentStaff, ctx: Ctx, session: SessionDep, start: From, end: To,
-                          fmt: FormatQuery = "csv", lang: Lang = "zh_Hans") -> StreamingResponse:
+                          fmt: FormatQuery = "csv", lang: Lang = "zh_Hans",
+                          area_id: DbId | None = None) -> StreamingResponse:
     """Every reading taken from `from` to `to` (local days, both included) by people in the caller's
-    grids, oldest first. Audited."""
+    areas (or below `area_id`), oldest first. Audited."""
+    staff = await narrow(session, staff=staff, area_id=area_id)
     export = await service.readings(session, db=ctx.db, staff=staff, rules=ctx.settings.rules, locale=lang,
                                     fmt=fmt, start=start, end=end)
     return _download(export, fmt, ctx)
@@ -58,9 +62,11 @@ async def export_readings(staff: CurrentStaff, ctx: Ctx, session: SessionDep, st
 
 @router.get("/releases", response_class=StreamingResponse, responses=_FILE)
 async def export_releases(staff: CurrentStaff, ctx: Ctx, session: SessionDep, start: From, end: To,
-                          fmt: FormatQuery = "csv", lang: Lang = "zh_Hans") -> StreamingResponse:
+                          fmt: FormatQuery = "csv", lang: Lang = "zh_Hans",
+                          area_id: DbId | None = None) -> StreamingResponse:
     """The release register: people released from `from` to `to` (local days, both included) in the
-    caller's grids, with who released them and whether against the rules. Audited."""
+    caller's areas (or below `area_id`), with who released them and whether against the rules. Audited."""
+    staff = await narrow(session, staff=staff, area_id=area_id)
     export = await service.releases(session, db=ctx.db, staff=staff, rules=ctx.settings.rules, locale=lang,
                                     fmt=fmt, start=start, end=end)
     return _download(export, fmt, ctx)

@@ -5,29 +5,27 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.audit import service as audit
+from server.areas import service as areas
 from server.audit.service import Actor
 from server.auth.principal import Staff
-from server.errors import Conflict, Invalid
+from server.errors import Invalid
 from server.models import Grid
 
 
-async def create_grid(session: AsyncSession, *, actor: Actor, name: str) -> Grid:
-    name = name.strip()
-    if not name:
+async def create_grid(session: AsyncSession, *, actor: Actor, name: str, parent_id: int | None = None) -> Grid:
+    """A grid is the leaf of the area tree: made as an area of kind ``grid`` (same id)."""
+    if not name.strip():
         raise Invalid("A grid needs a name.")
-    if await session.scalar(select(Grid.id).where(Grid.name == name)) is not None:
-        raise Conflict("A grid named “{name}” already exists.", name=name)
-    grid = Grid(name=name)
-    session.add(grid)
-    await session.flush()
-    audit.record(session, actor, "grid.created", grid_id=grid.id, name=name)
+    area = await areas.create_area(session, actor=actor, name=name, kind=areas.GRID, parent_id=parent_id)
+    grid = await session.get(Grid, area.id)
+    assert grid is not None
     return grid
 
 
 async def list_grids(session: AsyncSession, *, staff: Staff) -> Sequence[Grid]:
+    """The grids the caller sees (below their areas), by name."""
     query = select(Grid).order_by(Grid.name)
-    if not staff.is_admin:
+    if not staff.all_grids:
         query = query.where(Grid.id.in_(sorted(staff.grid_ids)))
     return (await session.scalars(query)).all()
 

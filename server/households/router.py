@@ -5,7 +5,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from server.deps import Ctx, CurrentHousehold, CurrentStaff, SessionDep
+from server.areas.service import narrow
+from server.deps import Ctx, CurrentFieldStaff, CurrentHousehold, CurrentStaff, SessionDep
 from server.fields import DbId, Limit, Offset
 from server.households import service
 from server.households.schemas import (
@@ -43,16 +44,17 @@ async def create_household(body: HouseholdCreate, staff: CurrentStaff, ctx: Ctx,
 
 
 @router.get("", response_model=list[HouseholdRead])
-async def list_households(staff: CurrentStaff, session: SessionDep, area_id: DbId | None = None,
+async def list_households(staff: CurrentFieldStaff, session: SessionDep, area_id: DbId | None = None,
                           limit: Limit = 200, offset: Offset = 0) -> list[HouseholdRead]:
-    """Households of the caller's grids (or of one of them), with their members."""
-    households = await service.list_households(session, staff=staff, area_id=area_id, limit=limit, offset=offset)
+    """Households of the caller's areas (or below `area_id`), with their members."""
+    staff = await narrow(session, staff=staff, area_id=area_id)
+    households = await service.list_households(session, staff=staff, area_id=None, limit=limit, offset=offset)
     people = await service.members(session, [h.id for h in households])
     return [_read(h, people[h.id]) for h in households]
 
 
 @router.get("/{household_id}", response_model=HouseholdRead)
-async def get_household(household_id: uuid.UUID, staff: CurrentStaff, session: SessionDep) -> HouseholdRead:
+async def get_household(household_id: uuid.UUID, staff: CurrentFieldStaff, session: SessionDep) -> HouseholdRead:
     """A household with its members (404 outside the caller's grids)."""
     household = await service.get_in_scope(session, staff=staff, household_id=household_id)
     return _read(household, (await service.members(session, [household.id]))[household.id])

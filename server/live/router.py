@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from server.areas.service import narrow
 from server.auth.principal import SubjectPrincipal
 from server.deps import (
     Ctx,
-    CurrentStaffHoldingNoConnection,
+    CurrentFieldStaffHoldingNoConnection,
     CurrentSubjectHoldingNoConnection,
     StaffToken,
     SubjectToken,
@@ -27,20 +28,24 @@ router = APIRouter(tags=["live"])
 async def staff_events(
     request: Request,
     ctx: Ctx,
-    staff: CurrentStaffHoldingNoConnection,
+    staff: CurrentFieldStaffHoldingNoConnection,
     token: StaffToken,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     heartbeat: Annotated[float, Query(allow_inf_nan=False)] = 15.0,
+    area_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only this area and below")] = None,
 ) -> StreamingResponse:
     """`text/event-stream` of domain events (`reading.created`, `alert.opened`, `subject.status_changed`, …)
-    for people in the caller's grids. Each event's `data` has `subject_id`, `grid_id`, `status` and
+    for people in the caller's areas (or below `area_id`). Each event's `data` has `subject_id`, `grid_id`, `status` and
     `flags`. Reconnecting with `Last-Event-ID` replays what was missed in the last few minutes; a
     `reload` event means the gap was too long, or the caller's access changed (signed out, deactivated,
     new password or grids, token expired: checked every heartbeat), and the client should reload its view."""
 
+    async with ctx.db.session() as session:
+        viewer = await narrow(session, staff=staff, area_id=area_id)
+
     def allow(event: Event) -> bool:
         grid_id = event.data.get("grid_id")
-        return staff.sees_grid(grid_id if isinstance(grid_id, int) else None)
+        return viewer.sees_grid(grid_id if isinstance(grid_id, int) else None)
 
     async def still_allowed() -> bool:
         # A short unit of work each time: the stream itself holds no pooled connection.

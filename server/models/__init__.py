@@ -37,15 +37,42 @@ ONE_BY_ONE = ["grid_id", "severity", "filled_window_1", "filled_window_2", "crea
 NO_WINDOW = datetime(1970, 1, 1, tzinfo=UTC)
 CLOSED = "closed"
 
-user_grids = Table(
-    "user_grids",
+user_areas = Table(
+    "user_areas",
     Base.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("grid_id", ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("area_id", ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
+class Area(Base):
+    """A unit of the district's tree: district > town | street > community | village > grid. A grid is
+    the area of kind ``grid`` with the same id as its row in ``grids`` (the leaves people belong to)."""
+
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AreaPath(Base):
+    """The tree's closure: every (ancestor, descendant) pair, each area its own at depth 0, so all that
+    lies below an area is one indexed read, whatever the depth."""
+
+    __tablename__ = "area_paths"
+
+    ancestor_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True)
+    descendant_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+    depth: Mapped[int] = mapped_column(SmallInteger)
+
+
 class Grid(Base):
+    """A grid: the leaf of the area tree that people, households and staff rounds belong to."""
+
     __tablename__ = "grids"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -54,7 +81,7 @@ class Grid(Base):
 
 
 class User(Base):
-    """A staff member: an admin or a clinician."""
+    """A staff member: an admin, a clinician, a grid worker or an observer (see server.auth.principal)."""
 
     __tablename__ = "users"
 
@@ -69,7 +96,8 @@ class User(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    grids: Mapped[list[Grid]] = relationship(secondary=user_grids, lazy="raise", order_by=Grid.id)
+    # The areas the member works in; they see everything below them.
+    areas: Mapped[list[Area]] = relationship(secondary=user_areas, lazy="raise", order_by=Area.id)
 
 
 class Subject(Base):

@@ -29,3 +29,21 @@ class Household(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (Index("ix_households_grid", "grid_id", "address"),)
+
+
+class ContactAttempt(Base):
+    """A visit or a call by staff that found nobody to take a reading from: the round shows it beside the
+    person until a reading comes, and the record keeps it."""
+
+    __tablename__ = "contact_attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))
+    # "visit" (at the door) or "phone"; outcome "not_home" or "no_answer".
+    kind: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (Index("ix_contact_attempts_subject_at", "subject_id", "at"),)

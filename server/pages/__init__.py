@@ -19,6 +19,7 @@ from server.pages import (
     declare,
     household,
     roster,
+    round,
     site,
     staff,
     subject,
@@ -29,7 +30,8 @@ from server.pages.rendering import STATIC_DIR, LoginRequired, create_templates, 
 __all__ = ["error_response", "install", "wants_page"]
 
 ROUTERS = (site.router, staff.router, subject.router, roster.router, subject_detail.router, admin.router,
-           checkins.router, certificates.router, household.router, declare.router, brief.router)
+           checkins.router, certificates.router, household.router, declare.router, brief.router,
+           round.router)
 
 
 def wants_page(request: Request) -> bool:

@@ -15,18 +15,18 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from monitoring import local_date
 from server import labels, validation
+from server.areas import service as areas
 from server.audit import service as audit
 from server.auth.principal import Admin
 from server.body_limit import describe_size
 from server.declarations.service import progress as census_progress
 from server.errors import AppError, Invalid, NotFound
 from server.fields import DbId, db_id, page_number
-from server.grids.service import create_grid, list_grids
+from server.grids.service import list_grids
 from server.models import ACTIVE, CensusImport, Grid, Subject
 from server.notifications.service import release_candidates
 from server.pages import charts, queries
 from server.pages.rendering import AdminPage, AnyCallerPage, Page, parse_uuid
-from server.roster.service import active_by_grid
 from server.sites.schemas import SiteCreate
 from server.sites.service import create_site, site_occupancy
 from server.subjects import census, census_jobs
@@ -103,9 +103,11 @@ async def grids_page(page: AdminPage) -> Response:
 
 
 async def _grids(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> Response:
-    grids = list(await list_grids(page.session, staff=page.caller))
-    counts = await active_by_grid(page.session)
-    context = {"grids": grids, "counts": counts, "error": None, "created": None, "name": "", "section": "grids"}
+    """The area tree: every area with its kind and the people under observation below it; a form for a
+    new area (a grid is one kind of area) and one to place an area in another."""
+    context = {"tree": await areas.flat_tree(page.session, staff=page.caller), "kinds": list(areas.LEVELS),
+               "error": None, "created": None, "created_grid": False, "moved": None, "name": "", "kind": "grid",
+               "parent_id": None, "section": "grids"}
     return page.render("admin/grids.html", status_code=status_code, **(context | extra))
 
 
@@ -113,11 +115,29 @@ async def _grids(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> 
 async def add_grid(page: AdminPage) -> Response:
     form = await page.form()
     name = str(form.get("name", ""))[:100]
+    kind = str(form.get("kind", "grid"))
+    parent_id = db_id(str(form.get("parent_id", "")))
     try:
-        grid = await create_grid(page.session, actor=page.caller, name=name)
+        area = await areas.create_area(page.session, actor=page.caller, name=name,
+                                       kind=kind if kind in areas.LEVELS else "grid", parent_id=parent_id)
     except AppError as error:
-        return await _grids(page, status_code=error.status_code, error=page.error_text(error), name=name)
-    return await _grids(page, created=grid.name)
+        return await _grids(page, status_code=error.status_code, error=page.error_text(error), name=name,
+                            kind=kind, parent_id=parent_id)
+    return await _grids(page, created=area.name, created_grid=area.kind == "grid")
+
+
+@router.post("/admin/areas/move")
+async def move_area(page: AdminPage) -> Response:
+    form = await page.form()
+    area_id = db_id(str(form.get("area_id", "")))
+    parent_id = db_id(str(form.get("parent_id", "")))
+    try:
+        if area_id is None:
+            raise NotFound("No such area.")
+        area = await areas.move_area(page.session, actor=page.caller, area_id=area_id, parent_id=parent_id)
+    except AppError as error:
+        return await _grids(page, status_code=error.status_code, error=page.error_text(error))
+    return await _grids(page, moved=area.name)
 
 
 @router.get("/admin/staff")
@@ -128,11 +148,11 @@ async def staff_page(page: AdminPage) -> Response:
 async def _staff(page: Page[Admin], *, status_code: int = 200, **extra: Any) -> Response:
     context = {
         "users": list(await list_users(page.session)),
-        "grids": list(await list_grids(page.session, staff=page.caller)),
+        "tree": await areas.flat_tree(page.session, staff=page.caller),
         "languages": LANGUAGES, "error": None, "problems": [], "created": None, "updated": None,
         "account_error": None,
         "me_id": page.caller.user_id,
-        "form": {"username": "", "full_name": "", "role": "clinician", "grid_ids": [], "language": ""},
+        "form": {"username": "", "full_name": "", "role": "clinician", "area_ids": [], "language": ""},
         "section": "staff",
     }
     return page.render("admin/staff.html", status_code=status_code, **(context | extra))
@@ -145,12 +165,14 @@ async def add_staff(page: AdminPage) -> Response:
         "username": str(form.get("username", "")).strip(),
         "full_name": str(form.get("full_name", "")).strip(),
         "role": str(form.get("role", "clinician")),
-        "grid_ids": [g for g in (db_id(g) for g in form.getlist("grid_ids") if isinstance(g, str)) if g],
+        # "grid_ids" is what the form sent before the tree; both are areas now.
+        "area_ids": [g for g in (db_id(g) for g in [*form.getlist("area_ids"), *form.getlist("grid_ids")]
+                                 if isinstance(g, str)) if g],
         "language": str(form.get("language", "")),
     }
     try:
         body = UserCreate(username=values["username"], password=str(form.get("password", "")),
-                          role=values["role"], grid_ids=values["grid_ids"],
+                          role=values["role"], area_ids=values["area_ids"],
                           full_name=values["full_name"] or None, language=values["language"] or None)
         user = await create_user(page.session, actor=page.caller, **body.model_dump())
     except ValidationError as error:

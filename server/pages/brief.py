@@ -10,12 +10,12 @@ from fastapi.responses import Response
 
 from monitoring import local_date
 from server import labels
+from server.areas import service as areas
 from server.brief import service
 from server.brief.router import xlsx_response
 from server.fields import db_id
-from server.grids.service import list_grids
 from server.pages import charts
-from server.pages.rendering import StaffPage
+from server.pages.rendering import AnyStaffPage
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,7 +28,7 @@ def _day(value: str | None) -> date | None:
 
 
 @router.get("/brief")
-async def brief_page(page: StaffPage, date: str | None = None, area_id: str | None = None,
+async def brief_page(page: AnyStaffPage, date: str | None = None, area_id: str | None = None,
                      format: str | None = None) -> Response:
     _ = page._
     now, rules = page.ctx.now(), page.ctx.settings.rules
@@ -57,7 +57,7 @@ async def brief_page(page: StaffPage, date: str | None = None, area_id: str | No
 
     return page.render(
         "staff/brief.html", brief=result, chart=chart, metrics=service.METRICS, day=day, today=today,
-        areas=list(await list_grids(page.session, staff=page.caller)), area_id=area, link=link,
+        areas=await areas.flat_tree(page.session, staff=page.caller), area_id=area, link=link,
         now_at=now if result.live else None, previous_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1) if day < today else None,
     )

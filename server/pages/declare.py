@@ -23,7 +23,7 @@ from server.errors import AppError
 from server.fields import db_id
 from server.grids.service import list_grids
 from server.models import Grid
-from server.pages.rendering import AnyCallerPage, AnyPage, Page, StaffPage
+from server.pages.rendering import AnyCallerPage, AnyPage, FieldStaffPage, Page
 from server.rate_limit import RateLimit
 
 router = APIRouter(include_in_schema=False)
@@ -115,12 +115,12 @@ async def _census_page(page: Page[Staff], *, status_code: int = 200, **extra: An
 
 
 @router.get("/census")
-async def census_form(page: StaffPage) -> Response:
+async def census_form(page: FieldStaffPage) -> Response:
     return await _census_page(page)
 
 
 @router.post("/census/declarations")
-async def census_declare(page: StaffPage) -> Response:
+async def census_declare(page: FieldStaffPage) -> Response:
     form = await page.form()
     values = _values(form)
     try:
@@ -138,7 +138,7 @@ def _count(value: str) -> int | None:
 
 
 @router.post("/census/tally")
-async def census_tally(page: StaffPage) -> Response:
+async def census_tally(page: FieldStaffPage) -> Response:
     form = await page.form()
     tally = {key: str(form.get(key, "")).strip() for key in ("area_id", "households_visited", "people_counted")}
     households, people, area_id = _count(tally["households_visited"]), _count(tally["people_counted"]), \

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from server import i18n, labels
 from server.auth.callers import HOUSEHOLD_COOKIE
-from server.auth.principal import Admin, Caller, Clinician, HouseholdPrincipal, Staff, SubjectPrincipal
+from server.auth.principal import Admin, Caller, Clinician, GridWorker, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.context import AppContext
 from server.csrf import CSRF_COOKIE, CSRF_FIELD
 from server.deps import STAFF_COOKIE, SUBJECT_COOKIE, Ctx
@@ -289,22 +289,36 @@ async def page_for_signing_in(request: Request, ctx: Ctx, session: PageSession) 
     return _page(request, ctx, session, None)
 
 
-async def page_for_staff(request: Request, ctx: Ctx, session: PageSession) -> Page[Staff]:
-    """A staff member's page; anyone else is sent to the sign-in page, and back here after it."""
+async def page_for_any_staff(request: Request, ctx: Ctx, session: PageSession) -> Page[Staff]:
+    """A page for staff of any role; anyone else is sent to the sign-in page, and back here after it."""
     caller = await ctx.authenticator.caller(session, request.cookies.get(STAFF_COOKIE), now=ctx.now())
     if not isinstance(caller, Staff):
         raise LoginRequired(_next_path(request))
     return _page(request, ctx, session, caller)
 
 
-async def page_for_admin(page: Annotated[Page[Staff], Depends(page_for_staff)]) -> Page[Admin]:
+async def page_for_staff(page: Annotated[Page[Staff], Depends(page_for_any_staff)]) -> Page[Staff]:
+    """An administrator's or a clinician's page; 403 for a grid worker or an observer."""
+    if not isinstance(page.caller, Admin | Clinician):
+        raise Forbidden("Your role cannot open this page.")
+    return page
+
+
+async def page_for_field_staff(page: Annotated[Page[Staff], Depends(page_for_any_staff)]) -> Page[Staff]:
+    """A page for staff who see people (administrators, clinicians, grid workers); 403 for an observer."""
+    if not isinstance(page.caller, Admin | Clinician | GridWorker):
+        raise Forbidden("Your role cannot open this page.")
+    return page
+
+
+async def page_for_admin(page: Annotated[Page[Staff], Depends(page_for_any_staff)]) -> Page[Admin]:
     """An admin's page; 403 for a clinician."""
     if not isinstance(page.caller, Admin):
         raise Forbidden("Only an administrator can do this.")
     return cast(Page[Admin], page)
 
 
-async def page_for_clinician(page: Annotated[Page[Staff], Depends(page_for_staff)]) -> Page[Clinician]:
+async def page_for_clinician(page: Annotated[Page[Staff], Depends(page_for_any_staff)]) -> Page[Clinician]:
     """A clinician's page; 403 for an admin."""
     if not isinstance(page.caller, Clinician):
         raise Forbidden("Only a clinician can do this.")
@@ -332,6 +346,8 @@ AnyCallerPage = Page[Caller | None]
 AnyPage = Annotated[Page[Caller | None], Depends(page_for_anyone)]
 SignInPage = Annotated[Page[None], Depends(page_for_signing_in)]
 StaffPage = Annotated[Page[Staff], Depends(page_for_staff)]
+FieldStaffPage = Annotated[Page[Staff], Depends(page_for_field_staff)]
+AnyStaffPage = Annotated[Page[Staff], Depends(page_for_any_staff)]
 AdminPage = Annotated[Page[Admin], Depends(page_for_admin)]
 ClinicianPage = Annotated[Page[Clinician], Depends(page_for_clinician)]
 SubjectPage = Annotated[Page[SubjectPrincipal], Depends(page_for_subject)]

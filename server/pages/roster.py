@@ -8,9 +8,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from monitoring import Status
+from server.areas.service import narrow
+from server.errors import NotFound
 from server.fields import db_id, page_number, visible
 from server.grids.service import list_grids
-from server.pages.rendering import StaffPage
+from server.pages.rendering import FieldStaffPage
 from server.roster.service import roster
 
 router = APIRouter(include_in_schema=False)
@@ -19,9 +21,15 @@ PAGE_SIZE = 50
 
 
 @router.get("/roster")
-async def roster_page(page: StaffPage, grid: str | None = None, status: str | None = None, q: str | None = None,
-                      page_no: str | None = None, site: str | None = None) -> Response:
+async def roster_page(page: FieldStaffPage, grid: str | None = None, status: str | None = None, q: str | None = None,
+                      page_no: str | None = None, site: str | None = None, area: str | None = None) -> Response:
     staff = page.caller
+    area_id = db_id(area)
+    if area_id is not None:
+        try:
+            staff = await narrow(page.session, staff=staff, area_id=area_id)
+        except NotFound:
+            area_id = None
     grids = list(await list_grids(page.session, staff=staff))
     grid_id = db_id(grid)
     if grid_id is not None and not staff.sees_grid(grid_id):
@@ -37,13 +45,13 @@ async def roster_page(page: StaffPage, grid: str | None = None, status: str | No
     pages = max(1, -(-matching // PAGE_SIZE))
 
     def link(**changes: object) -> str:
-        params = {"grid": grid_id, "status": chosen_status.value if chosen_status else None, "q": query,
-                  "site": db_id(site), "page_no": None} | changes
+        params = {"area": area_id, "grid": grid_id, "status": chosen_status.value if chosen_status else None,
+                  "q": query, "site": db_id(site), "page_no": None} | changes
         pairs = {k: v for k, v in params.items() if v not in (None, "")}
         return "/roster" + (f"?{urlencode(pairs)}" if pairs else "")
 
     def export(fmt: str) -> str:
-        params = {"format": fmt, "lang": page.locale, "grid_id": grid_id,
+        params = {"format": fmt, "lang": page.locale, "grid_id": grid_id, "area_id": area_id,
                   "status": chosen_status.value if chosen_status else None, "q": query, "site_id": db_id(site)}
         return "/api/v1/exports/roster?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
 

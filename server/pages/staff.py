@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from server import i18n
-from server.auth.principal import Admin, Caller, Clinician, Staff
+from server.auth.principal import Admin, Caller, Clinician, GridWorker, Staff
 from server.auth.service import sign_out
 from server.deps import STAFF_COOKIE, client_address
 from server.errors import AppError
@@ -16,11 +16,16 @@ router = APIRouter(include_in_schema=False)
 
 
 def _home(caller: Caller | None) -> str:
-    """Where each caller starts: admins at the summary, clinicians at the roster, a person at their page."""
+    """Where each caller starts: admins at the summary, clinicians at the roster, grid workers at their
+    round, the command centre at the brief, a person at their page."""
     if isinstance(caller, Admin):
         return "/admin"
     if isinstance(caller, Clinician):
         return "/roster"
+    if isinstance(caller, GridWorker):
+        return "/round"
+    if isinstance(caller, Staff):
+        return "/brief"
     return "/me" if caller is not None else "/login"
 
 

@@ -16,14 +16,15 @@ from monitoring import observation_day
 from monitoring.course import ACTION_KINDS, TEST_KINDS, TEST_RESULTS, case_flags
 from server import i18n, labels, validation
 from server.alerts import service as alerts
-from server.auth.principal import Staff
+from server.auth.principal import GridWorker, Staff
 from server.errors import AppError, Conflict, Invalid, NotFound
 from server.fields import checked_text
 from server.grids.service import list_grids
 from server.models import ACTIVE, Grid
 from server.models.case import CaseAction, LabTest, Site
 from server.pages import charts, checkins, timeline
-from server.pages.rendering import AdminPage, Page, StaffPage, parse_uuid
+from server.pages import round as round_pages
+from server.pages.rendering import AdminPage, FieldStaffPage, Page, StaffPage, parse_uuid
 from server.readings.service import list_readings
 from server.subjects import certificates, course
 from server.subjects import release as release_service
@@ -43,7 +44,7 @@ from server.subjects.service import correct, extend_observation, get_in_scope, l
 router = APIRouter(include_in_schema=False)
 
 NOTICES = ("acknowledged", "note_saved", "released", "already_acknowledged", "corrected", "extended",
-           "action_recorded", "test_recorded", "transferred", "readmitted")
+           "action_recorded", "test_recorded", "transferred", "readmitted", "reading_saved", "attempt_saved")
 
 EDIT_FIELDS = ("full_name", "phone", "address", "id_number", "date_of_birth", "language", "observation_type",
                "site_id", "room")
@@ -63,6 +64,13 @@ async def _render(page: Page[Staff], subject_id: uuid.UUID, *, status_code: int 
     subject = await look_at(page.session, staff=staff, subject_id=subject_id)
     grid = await page.session.get(Grid, subject.grid_id)
     readings = list(await list_readings(page.session, subject_id=subject.id, limit=200))
+    entry = await round_pages.entry_context(page, subject)
+    if isinstance(staff, GridWorker):
+        # A grid worker's view of the record: who, where, the readings and the entry; no alerts, video,
+        # ID number, note or release.
+        return page.render("staff/subject_field.html", status_code=status_code, s=subject, grid=grid,
+                           readings=readings, day=observation_day(subject.start_date, now, rules),
+                           is_active=subject.state == ACTIVE, **({"notice": None} | entry | extra))
     alert_rows = await alerts.list_alerts(page.session, staff=staff, status=None, subject_id=subject.id, limit=100,
                                           offset=0)
     chart = None
@@ -98,7 +106,7 @@ async def _render(page: Page[Staff], subject_id: uuid.UUID, *, status_code: int 
         "extend_error": None, "extend_problems": [], "extend_form": {},
         "languages": i18n.LOCALES,
         "is_active": subject.state == ACTIVE,
-    }
+    } | entry
     context.update(await checkins.detail_context(page, subject))
     actions = list(await page.session.scalars(select(CaseAction).where(CaseAction.subject_id == subject.id)
                                               .order_by(CaseAction.at.desc())))
@@ -126,7 +134,7 @@ async def _render(page: Page[Staff], subject_id: uuid.UUID, *, status_code: int 
 
 
 @router.get("/subjects/{subject_id}")
-async def subject_page(subject_id: str, page: StaffPage, done: str | None = None) -> Response:
+async def subject_page(subject_id: str, page: FieldStaffPage, done: str | None = None) -> Response:
     return await _render(page, _subject_id(subject_id), notice=done if done in NOTICES else None)
 
 

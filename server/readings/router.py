@@ -5,10 +5,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from server.deps import Ctx, CurrentClinician, CurrentStaff, CurrentSubject, CurrentSubjectLocked, SessionDep
+from server.auth.principal import GridWorker
+from server.deps import Ctx, CurrentFieldStaff, CurrentReadingTaker, CurrentSubject, CurrentSubjectLocked, SessionDep
+from server.errors import Invalid
 from server.fields import Limit
 from server.readings import service
-from server.readings.schemas import ReadingCreate, ReadingRead
+from server.readings.schemas import ReadingCreate, ReadingRead, StaffReadingCreate
 from server.subjects.service import get_in_scope
 
 router = APIRouter(tags=["readings"])
@@ -47,14 +49,20 @@ async def my_readings(
 @router.post("/subjects/{subject_id}/readings", response_model=ReadingRead,
              status_code=status.HTTP_201_CREATED, responses=CREATED_OR_REPLAYED)
 async def enter_reading(
-    subject_id: uuid.UUID, body: ReadingCreate, staff: CurrentClinician, ctx: Ctx, session: SessionDep,
+    subject_id: uuid.UUID, body: StaffReadingCreate, staff: CurrentReadingTaker, ctx: Ctx, session: SessionDep,
     response: Response,
 ) -> ReadingRead:
-    """A clinician enters a reading for a person in their grids (stored with source "clinician")."""
+    """A clinician or a grid worker enters a reading for a person in their areas, saying how it was taken:
+    `source` "visit" (at the door), "phone" (read out on a call) or, for a clinician, "clinician" (the
+    default for a clinician; "visit" for a grid worker)."""
+    source = body.source or ("visit" if isinstance(staff, GridWorker) else "clinician")
+    if source == "clinician" and isinstance(staff, GridWorker):
+        raise Invalid("A grid worker's reading was taken on a visit or by phone.")
     subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
     reading, created = await service.add_reading(
-        session, subject=subject, actor=staff, body=body, rules=ctx.settings.rules, now=ctx.now(),
-        source="clinician", entered_by=staff.db_user_id, staff_channels=ctx.settings.staff_channels,
+        session, subject=subject, actor=staff, body=ReadingCreate(**body.model_dump(exclude={"source"})),
+        rules=ctx.settings.rules, now=ctx.now(), source=source, entered_by=staff.db_user_id,
+        staff_channels=ctx.settings.staff_channels,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -63,7 +71,7 @@ async def enter_reading(
 
 @router.get("/subjects/{subject_id}/readings", response_model=list[ReadingRead])
 async def subject_readings(
-    subject_id: uuid.UUID, staff: CurrentStaff, session: SessionDep,
+    subject_id: uuid.UUID, staff: CurrentFieldStaff, session: SessionDep,
     limit: Limit = 200,
 ) -> list[ReadingRead]:
     """A person's readings, newest first (staff in scope; the look is audited)."""

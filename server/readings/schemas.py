@@ -21,6 +21,11 @@ class ReadingCreate(BaseModel):
     note: MultilineText | None = Field(None, max_length=500)
 
 
+class StaffReadingCreate(ReadingCreate):
+    source: Literal["clinician", "visit", "phone"] | None = Field(
+        None, description="How staff took it: on a visit, read out by phone, or by a clinician (video).")
+
+
 class ReadingRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -170,7 +170,7 @@ async def roster(
             listed.order_by(rank, Subject.severity, Subject.full_name, Subject.id).limit(limit).offset(offset)
         )).all()]
     else:
-        scope = [grid_id] if grid_id is not None else None if staff.is_admin else sorted(staff.grid_ids)
+        scope = [grid_id] if grid_id is not None else None if staff.all_grids else sorted(staff.grid_ids)
         by_status: dict[Status, int] = dict.fromkeys(GROUPS, 0)
         for grid_counts in (await counts_by_grid(session, now=now, rules=rules, grid_ids=scope,
                                                  per_grid=False)).values():

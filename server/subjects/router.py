@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from server import i18n
 from server.body_limit import describe_size
 from server.context import AppContext
-from server.deps import Ctx, CurrentAdmin, CurrentStaff, SessionDep
+from server.deps import Ctx, CurrentAdmin, CurrentFieldStaff, CurrentStaff, SessionDep
 from server.errors import Invalid, NotFound
 from server.models import CensusImport
 from server.subjects import census, census_jobs, certificates, course, service
@@ -128,7 +128,7 @@ async def census_import_status(import_id: uuid.UUID, admin: CurrentAdmin, ctx: C
 
 
 @router.get("/{subject_id}", response_model=SubjectRead)
-async def get_subject(subject_id: uuid.UUID, staff: CurrentStaff, ctx: Ctx, session: SessionDep) -> SubjectRead:
+async def get_subject(subject_id: uuid.UUID, staff: CurrentFieldStaff, ctx: Ctx, session: SessionDep) -> SubjectRead:
     """A person's record (staff in scope; every look is audited)."""
     subject = await service.look_at(session, staff=staff, subject_id=subject_id)
     return service.to_read(subject, now=ctx.now(), rules=ctx.settings.rules)

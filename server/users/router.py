@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from server.deps import CurrentAdmin, CurrentStaff, SessionDep
+from server.deps import CurrentAdmin, CurrentAnyStaff, SessionDep
 from server.fields import DbId
 from server.users import service
 from server.users.schemas import UserCreate, UserRead, UserUpdate
@@ -12,7 +12,8 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.post("", response_model=UserRead, status_code=status.HTTP_201_CREATED)
 async def create_user(body: UserCreate, admin: CurrentAdmin, session: SessionDep) -> UserRead:
-    """Create a staff account (admin or clinician) and assign its grids. Admins only."""
+    """Create a staff account (admin, clinician, grid_worker or observer) and assign its areas
+    (`area_ids`, any level of the tree; `grid_ids` still works). Admins only."""
     user = await service.create_user(session, actor=admin, **body.model_dump())
     return service.to_read(user)
 
@@ -32,7 +33,7 @@ async def list_users(admin: CurrentAdmin, session: SessionDep) -> list[UserRead]
 
 
 @router.get("/me", response_model=UserRead)
-async def who_am_i(staff: CurrentStaff) -> UserRead:
+async def who_am_i(staff: CurrentAnyStaff) -> UserRead:
     """The signed-in staff member."""
     return UserRead(id=staff.user_id, username=staff.username, role=staff.role,
-                    grid_ids=sorted(staff.grid_ids), language=staff.language)
+                    grid_ids=sorted(staff.grid_ids), area_ids=sorted(staff.area_ids), language=staff.language)

@@ -170,3 +170,43 @@ async def test_callback_migration_ranks_open_requests_and_moves_the_abnormal_lev
     finally:
         await _alembic(db_url, "upgrade", "heads")
         await database.dispose()
+
+
+async def test_area_tree_migration_makes_every_grid_an_area_and_keeps_assignments_both_ways(db_url: str) -> None:
+    # 0019: existing grids become grid-kind areas with the same ids at the top of the tree, each with its
+    # own closure row, and a clinician's grids become their areas; new areas take ids after the grids.
+    await _alembic(db_url, "downgrade", "0018")
+    database = Database.from_url(db_url)
+    at = datetime(2026, 3, 9, tzinfo=UTC)
+    users = sa.table("users", *[sa.column(n, t) for n, t in [
+        ("id", sa.Integer), ("username", sa.String), ("password_hash", sa.String), ("role", sa.String),
+        ("is_active", sa.Boolean), ("token_version", sa.Integer), ("created_at", UTCDateTime)]])
+    user_grids = sa.table("user_grids", sa.column("user_id", sa.Integer), sa.column("grid_id", sa.Integer))
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(GRIDS.insert(), [{"id": 3, "name": "g3", "created_at": at},
+                                                      {"id": 7, "name": "g7", "created_at": at}])
+            await connection.execute(users.insert(), [{"id": 1, "username": "doc", "password_hash": "x",
+                                                       "role": "clinician", "is_active": True, "token_version": 1,
+                                                       "created_at": at}])
+            await connection.execute(user_grids.insert(), [{"user_id": 1, "grid_id": 7}])
+        await _alembic(db_url, "upgrade", "0019")
+        async with database.engine.begin() as connection:
+            areas = (await connection.execute(text("SELECT id, name, kind, parent_id FROM areas ORDER BY id"))).all()
+            paths = (await connection.execute(text(
+                "SELECT ancestor_id, descendant_id, depth FROM area_paths ORDER BY 1"))).all()
+            assigned = (await connection.execute(text("SELECT user_id, area_id FROM user_areas"))).all()
+            new_id = (await connection.execute(text(
+                "INSERT INTO areas (name, kind, created_at) VALUES ('d', 'district', :at) RETURNING id"),
+                {"at": at})).scalar_one()
+        assert [tuple(a) for a in areas] == [(3, "g3", "grid", None), (7, "g7", "grid", None)]
+        assert [tuple(p) for p in paths] == [(3, 3, 0), (7, 7, 0)]
+        assert [tuple(a) for a in assigned] == [(1, 7)]
+        assert new_id > 7
+        await _alembic(db_url, "downgrade", "0018")
+        async with database.engine.connect() as connection:
+            back = (await connection.execute(text("SELECT user_id, grid_id FROM user_grids"))).all()
+        assert [tuple(b) for b in back] == [(1, 7)]
+    finally:
+        await _alembic(db_url, "upgrade", "heads")
+        await database.dispose()

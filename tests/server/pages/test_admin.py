@@ -235,7 +235,7 @@ async def test_every_refusal_of_the_staff_form_is_in_chinese(client: httpx.Async
         ({"username": "李护士"}, "用户名：含有不允许的字符"),
         ({"password": "short"}, "密码：至少 8 个字符"),
         ({"full_name": "李" * 101}, "姓名：最多 100 个字符"),
-        ({"role": "boss"}, "角色：应为以下之一：'admin'或'clinician'"),
+        ({"role": "boss"}, "角色：应为以下之一：'admin'、'clinician'、'grid_worker'或'observer'"),
         ({"username": "doc-a"}, "用户名“doc-a”已被使用。"),
     ]
     for changes, expected in cases:
