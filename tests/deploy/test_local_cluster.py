@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
 from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection
 
 from server.context import AppContext
+from server.db import utcnow
 from server.models.checkins import Call, Checkin
+from server.scheduler.service import ORPHAN_GRACE_SECONDS, close_orphaned_checkins
 from tests.factories import enrol, make_world, staff_headers, subject_headers
 from webrtc.testing import SyntheticVideoTrack, connect_client, receive_frames, received_track
 
@@ -145,6 +148,16 @@ async def test_a_process_that_dies_takes_only_its_own_sessions(cluster: Cluster,
                                     headers=staff_headers(cluster_ctx, world.clinician_a),
                                     json={"sdp": pcs[0].localDescription.sdp, "type": "offer"})
             assert watch.status_code == 503 and watch.headers["retry-after"], watch.text
+
+            # Once its time is up, the scheduler of a live process records the dead one's check-in as failed
+            # (run here with the clock moved on), and leaves the survivor's record as it was.
+            later = utcnow() + timedelta(seconds=cluster_ctx.settings.checkin_max_seconds + ORPHAN_GRACE_SECONDS + 60)
+            async with cluster_ctx.db.session() as session:
+                assert await close_orphaned_checkins(session, now=later, settings=cluster_ctx.settings) == 1
+            async with cluster_ctx.db.session() as session:
+                dead, alive = [await session.get(Checkin, uuid.UUID(str(i))) for i in ids]
+                assert dead is not None and dead.status == "failed"
+                assert alive is not None and alive.status == "completed"
         finally:
             for pc in pcs:
                 await pc.close()
