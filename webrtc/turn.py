@@ -3,8 +3,10 @@
 The username is ``"<expiry as unix seconds>:<who>"`` and the password is
 ``base64(HMAC-SHA1(shared secret, username))``. The TURN server recomputes the HMAC with the same secret and
 refuses a username whose expiry has passed, so a credential handed to a page stops working by itself and
-the long-term secret never leaves the app. coturn checks the expiry whenever it authenticates a request
-(allocation and refreshes), so the lifetime must cover the longest session started with it.
+the long-term secret never leaves the app. The expiry bounds when a relay can be allocated, not how long it
+lives: coturn 4.6 went on refreshing an allocation (and relaying) after its credential expired, so a call
+started in time is not cut off (measured with a 24 s allocation lifetime and an 8 s credential: 45 s of
+video, refreshed twice after the expiry).
 """
 
 from __future__ import annotations
