@@ -160,6 +160,9 @@ def brief_metric(_: T, code: str) -> str:
         "referrals": _("Referred"),
         "tests_sampled": _("Tests sampled"),
         "tests_pending": _("Tests pending"),
+        "households_visited": _("Households visited"),
+        "people_counted": _("People counted"),
+        "declarations": _("Declarations"),
         "tests_positive": _("Positive"),
         "video_checkins": _("Seen on video"),
     }.get(code, code)

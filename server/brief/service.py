@@ -27,11 +27,13 @@ from server.errors import Invalid
 from server.models import Alert, DailyBrief, Grid, Subject
 from server.models.case import CaseAction, LabTest
 from server.models.checkins import COMPLETED, Checkin
+from server.models.declarations import CensusTally, Declaration
 from server.roster.service import FEVER_KINDS, counts_by_grid
 
 # In the order the brief shows them. ``missed`` may be unknown (None) for a day frozen late.
 METRICS = ("home", "centralized", "new", "released", "closed", "fever", "symptoms", "missed", "referrals",
-           "tests_sampled", "tests_pending", "tests_positive", "video_checkins")
+           "tests_sampled", "tests_pending", "tests_positive", "video_checkins", "households_visited",
+           "people_counted", "declarations")
 TREND_DAYS = 14
 EARLIEST = date(2000, 1, 1)
 # How far back the scheduler makes sure every day is frozen (the trend's length, and one more for its
@@ -150,6 +152,19 @@ async def count_day(session: AsyncSession, *, day: date, now: datetime, rules: R
                 .group_by(Checkin.grid_id))
     for grid_id, n in (await session.execute(checkins)).all():
         put(grid_id, "video_checkins", int(n))
+
+    # The census so far: what grid workers tallied up to the day's end, and who declared that day.
+    tallied = (select(CensusTally.grid_id, func.sum(CensusTally.households_visited),
+                      func.sum(CensusTally.people_counted))
+               .where(CensusTally.recorded_at < until, *scoped(CensusTally.grid_id)).group_by(CensusTally.grid_id))
+    for grid_id, households, people_counted in (await session.execute(tallied)).all():
+        put(grid_id, "households_visited", int(households or 0))
+        put(grid_id, "people_counted", int(people_counted or 0))
+    declared = (select(Declaration.grid_id, func.count())
+                .where(_in_day(Declaration.created_at, start, until), *scoped(Declaration.grid_id))
+                .group_by(Declaration.grid_id))
+    for grid_id, n in (await session.execute(declared)).all():
+        put(grid_id, "declarations", int(n))
 
     # Missed windows can only be read now (the filled windows move on): today's are live, a day just
     # over is seen until the next window closes; a day frozen later than that leaves them unknown.

@@ -256,6 +256,10 @@ class DailyBrief(Base):
     tests_pending: Mapped[int] = mapped_column(Integer)
     tests_positive: Mapped[int] = mapped_column(Integer)
     video_checkins: Mapped[int] = mapped_column(Integer)
+    # The door-to-door census (null on days frozen before it was counted here).
+    households_visited: Mapped[int | None] = mapped_column(Integer)
+    people_counted: Mapped[int | None] = mapped_column(Integer)
+    declarations: Mapped[int | None] = mapped_column(Integer)
     frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

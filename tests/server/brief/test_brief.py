@@ -126,3 +126,29 @@ async def test_the_brief_page_in_each_language(client: httpx.AsyncClient, world:
         assert words in text(await client.get("/brief"))
     xlsx = await client.get("/brief", params={"format": "xlsx"})
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+
+
+async def test_the_brief_counts_the_census_by_area_and_freezes_it(client: httpx.AsyncClient, world: World,
+                                                                  clock: Clock) -> None:
+    from server.auth.principal import SYSTEM_STAFF
+    from server.declarations.service import record_tally
+
+    async with world.ctx.db.session() as session:
+        await record_tally(session, staff=SYSTEM_STAFF, area_id=world.grid_a.id, households_visited=5,
+                           people_counted=12, now=world.ctx.now())
+    declared = await client.post("/api/v1/declarations", json={
+        "full_name": "钱申报", "phone": "13600000009", "address": "西岭村 3 组", "area_id": world.grid_b.id})
+    assert declared.status_code == 201, declared.text
+    body = await _brief(client, world.admin_h)
+    assert {"households_visited", "people_counted", "declarations"} <= set(body["metrics"])
+    rows = {row["name"]: row["values"] for row in body["rows"]}
+    assert (rows["东园社区"]["households_visited"], rows["东园社区"]["people_counted"]) == (5, 12)
+    assert rows["西岭村"]["declarations"] == 1 and rows["东园社区"]["declarations"] == 0
+    day = world.ctx.now().astimezone(world.ctx.settings.rules.tz).date()
+    clock.now += timedelta(days=1)
+    frozen = await _brief(client, world.admin_h, date=day.isoformat())
+    assert (_total(frozen)["households_visited"], _total(frozen)["declarations"]) == (5, 1)
+    today = await _brief(client, world.admin_h)
+    # The tallies run on (what was visited so far); nobody declared today.
+    assert _total(today)["households_visited"] == 5 and _changes(today)["households_visited"] == 0
+    assert _total(today)["declarations"] == 0 and _changes(today)["declarations"] == -1
