@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,27 +149,31 @@ async def narrow(session: AsyncSession, *, staff: Staff, area_id: int | None) ->
 
 async def tree(session: AsyncSession, *, staff: Staff) -> list[dict[str, object]]:
     """The caller's part of the tree: each of their areas with everything below it, and the people
-    under observation rolled up from the grids (from the roster's counters, not the people table)."""
-    areas: Sequence[Area] = (await session.scalars(select(Area).order_by(Area.name, Area.id))).all()
-    by_id = {a.id: a for a in areas}
-    active = dict((await session.execute(
-        select(AreaPath.ancestor_id, func.sum(RosterCount.n))
-        .join(RosterCount, RosterCount.grid_id == AreaPath.descendant_id)
-        .group_by(AreaPath.ancestor_id))).all())
-    children: dict[int | None, list[Area]] = {}
-    for a in areas:
-        children.setdefault(a.parent_id if a.parent_id in by_id else None, []).append(a)
+    under observation rolled up from the grids (from the roster's counters, not the people table).
 
-    def node(a: Area) -> dict[str, object]:
-        return {"id": a.id, "name": a.name, "kind": a.kind, "parent_id": a.parent_id,
-                "under_observation": int(active.get(a.id) or 0),
-                "children": [node(c) for c in children.get(a.id, [])]}
+    One read of the areas and one of the counters summed per grid; the roll-up is a walk of the tree
+    in memory (a district of 2,000 grids is a few thousand nodes)."""
+    areas = (await session.execute(select(Area.id, Area.name, Area.kind, Area.parent_id)
+                                   .order_by(Area.name, Area.id))).all()
+    per_grid = {grid: int(n or 0) for grid, n in (await session.execute(
+        select(RosterCount.grid_id, func.sum(RosterCount.n)).group_by(RosterCount.grid_id))).all()}
+    known = {a.id for a in areas}
+    children: dict[int | None, list[Any]] = {}
+    for a in areas:
+        children.setdefault(a.parent_id if a.parent_id in known else None, []).append(a)
+
+    def node(a: Any) -> dict[str, object]:
+        below = [node(c) for c in children.get(a.id, [])]
+        total = per_grid.get(a.id, 0) + sum(cast(int, c["under_observation"]) for c in below)
+        return {"id": a.id, "name": a.name, "kind": a.kind, "parent_id": a.parent_id, "under_observation": total,
+                "children": below}
 
     if staff.all_grids:
         roots = children.get(None, [])
     else:
         # The caller's own areas, leaving out any that lies below another of theirs.
-        mine = set(staff.area_ids) & set(by_id)
+        by_id = {a.id: a for a in areas}
+        mine = set(staff.area_ids) & known
         below_another = set((await session.scalars(select(AreaPath.descendant_id).where(
             AreaPath.ancestor_id.in_(sorted(mine)), AreaPath.depth > 0))).all()) if mine else set()
         roots = [by_id[i] for i in sorted(mine - below_another, key=lambda i: (by_id[i].name, i))]
