@@ -19,6 +19,7 @@ from server.audit import service as audit
 from server.audit.service import Actor
 from server.auth.principal import Staff
 from server.errors import Conflict, Invalid, NotFound
+from server.fields import db_id
 from server.models import Area, AreaPath, Grid, RosterCount
 
 # How deep each kind sits; a child lies strictly deeper than its parent (a grid directly under a
@@ -145,6 +146,18 @@ async def narrow(session: AsyncSession, *, staff: Staff, area_id: int | None) ->
     if not staff.all_grids:
         under &= staff.grid_ids
     return dataclasses.replace(staff, grid_ids=under, all_grids=False)
+
+
+async def narrow_for_page(session: AsyncSession, *, staff: Staff, area: str | None) -> tuple[Staff, int | None]:
+    """:func:`narrow` for a page's ``?area=``: an area the caller does not have (an old link, a typo)
+    shows their whole view rather than an error page. Returns the caller seen through it, and the area."""
+    area_id = db_id(area)
+    if area_id is None:
+        return staff, None
+    try:
+        return await narrow(session, staff=staff, area_id=area_id), area_id
+    except NotFound:
+        return staff, None
 
 
 async def tree(session: AsyncSession, *, staff: Staff) -> list[dict[str, object]]:

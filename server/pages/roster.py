@@ -8,8 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from monitoring import Status
-from server.areas.service import narrow
-from server.errors import NotFound
+from server.areas.service import narrow_for_page
 from server.fields import db_id, page_number, visible
 from server.grids.service import list_grids
 from server.pages.rendering import FieldStaffPage
@@ -23,13 +22,7 @@ PAGE_SIZE = 50
 @router.get("/roster")
 async def roster_page(page: FieldStaffPage, grid: str | None = None, status: str | None = None, q: str | None = None,
                       page_no: str | None = None, site: str | None = None, area: str | None = None) -> Response:
-    staff = page.caller
-    area_id = db_id(area)
-    if area_id is not None:
-        try:
-            staff = await narrow(page.session, staff=staff, area_id=area_id)
-        except NotFound:
-            area_id = None
+    staff, area_id = await narrow_for_page(page.session, staff=page.caller, area=area)
     grids = list(await list_grids(page.session, staff=staff))
     grid_id = db_id(grid)
     if grid_id is not None and not staff.sees_grid(grid_id):

@@ -14,10 +14,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from server.areas.service import narrow
+from server.areas.service import narrow_for_page
 from server.auth.principal import Clinician, GridWorker
 from server.errors import AppError, Forbidden, NotFound
-from server.fields import db_id
 from server.models import Subject
 from server.pages.rendering import FieldStaffPage, Page, parse_uuid
 from server.readings import service as readings
@@ -109,13 +108,7 @@ async def record_attempt(subject_id: str, page: FieldStaffPage) -> Response:
 
 @router.get("/round")
 async def round_page(page: FieldStaffPage, area: str | None = None, done: str | None = None) -> Response:
-    staff = page.caller
-    area_id = db_id(area)
-    if area_id is not None:
-        try:
-            staff = await narrow(page.session, staff=staff, area_id=area_id)
-        except NotFound:
-            area_id = None
+    staff, area_id = await narrow_for_page(page.session, staff=page.caller, area=area)
     result = await service.round_list(page.session, staff=staff, now=page.ctx.now(), rules=page.ctx.settings.rules)
     return page.render("staff/round.html", result=result, sources=_sources(page) or ("visit",),
                        can_enter=bool(_sources(page)), area_id=area_id,

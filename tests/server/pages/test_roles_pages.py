@@ -29,6 +29,12 @@ async def test_the_admin_builds_the_tree_on_the_page(client: httpx.AsyncClient, 
     assert moved.status_code == 200 and "区域“东园社区”已移动。" in moved.text
     shown = text(moved)
     assert "东园街道 街道 1" in shown  # the street now rolls up the grid's one person
+    # The roster page narrowed to the street lists its grid's person only; a link to an area that is
+    # not there shows the whole roster rather than an error.
+    narrowed = text(await client.get(f"/roster?area={street['id']}"))
+    assert "王小明" in narrowed and "李华" not in narrowed
+    whole = text(await client.get("/roster?area=99999"))
+    assert "王小明" in whole and "李华" in whole
     wrong = await post_form(client, "/admin/grids", "/admin/grids", {"name": "错层", "kind": "district",
                                                                      "parent_id": str(street["id"])})
     assert wrong.status_code == 422 and "这类区域不能放在所选区域之下" in wrong.text
