@@ -385,8 +385,8 @@ async def run_cell(
 
 def snapshots_due(record: dict[str, Any]) -> int:
     """Snapshots the app's defaults call for over a stored check-in's video: one 0.5 s in, then one
-    every 2 s, at most 10."""
-    seconds = record.get("duration_s") or 0.0
+    every 2 s, at most 10, each from the next keyframe (these clients send one a second)."""
+    seconds = (record.get("duration_s") or 0.0) - KEYFRAME_SECONDS
     return 0 if seconds < 0.5 else min(10, 1 + int((seconds - 0.5) // 2.0))
 
 

@@ -27,6 +27,7 @@ from .aiortc_internals import end_remote_track
 from .config import MediaConfig, rtc_configuration
 from .encoded import EncodedFrame, ReceiveGate, keyframe_size
 from .errors import InvalidOffer
+from .memory import release_freed_memory
 from .snapshots import FaceBox, FaceDetector, decode_keyframe, encode_jpeg
 from .tracks import SwitchableTrack, drain
 
@@ -285,6 +286,7 @@ class PeerSession:
             if self._on_stopped is not None:
                 self._on_stopped(self)
             await self.after_stopped()
+            release_freed_memory()
 
     async def _teardown(self) -> None:
         self.request_end(EndReason.shutdown)

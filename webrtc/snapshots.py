@@ -114,6 +114,7 @@ def decode_keyframe(codec: str, data: bytes) -> np.ndarray:
         raise SnapshotFailed(f"cannot decode {codec} pictures")
     decoder = av.CodecContext.create(name, "r")
     assert isinstance(decoder, VideoCodecContext)
+    decoder.thread_count = 1  # FFmpeg's default starts threads for one picture: more work, not less
     try:
         frames = decoder.decode(av.Packet(data))
         if not frames:
