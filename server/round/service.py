@@ -3,17 +3,18 @@ found nobody.
 
 The list is the roster's own rule (:mod:`server.roster.rules_sql`): people of the caller's areas whose
 status is ``due`` (the open window has no reading yet) or ``missed`` (the window that just closed had
-none), one stop per household or address so a worker takes a stairwell at once."""
+none, and no reading has come since it began), one stop per household or address so a worker takes a
+stairwell at once."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring import Rules, Status, sweep_parameters
+from monitoring import Rules, Status, latest_closed_window, sweep_parameters
 from server.audit import service as audit
 from server.auth.principal import Staff
 from server.errors import Conflict, Invalid
@@ -38,6 +39,12 @@ async def round_list(session: AsyncSession, *, staff: Staff, now: datetime, rule
     p = sweep_parameters(now, rules)
     rank = rules_sql.calm_status_rank(p)
     wanted = [*roster_filters(staff), rules_sql.calm(), rank.in_(WANTED)]
+    closed = latest_closed_window(now, rules)
+    if closed is not None:
+        # Someone who missed the window that just closed but has a reading since it began (taken late, at
+        # the door after the window) has been reached: the roster still says missed, the round is done.
+        wanted.append(or_(rank != Status.missed.rank, Subject.last_reading_at.is_(None),
+                          Subject.last_reading_at < closed.start))
     total = int(await session.scalar(select(func.count()).select_from(Subject).where(*wanted)) or 0)
     door = func.coalesce(Household.address, Subject.address, "")
     rows = (await session.execute(

@@ -13,10 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
+from sqlalchemy import update
 
 from server.auth.principal import SYSTEM_STAFF
 from server.db import Database, utcnow
 from server.grids.service import create_grid
+from server.models import Subject
 from server.subjects.schemas import SubjectCreate
 from server.subjects.service import enrol
 from server.users.service import create_user
@@ -46,6 +48,11 @@ async def _seed(site: Site, key: str) -> tuple[str, str, dict[str, str]]:
                                                                 grid_id=grid.id, observation_type="home",
                                                                 reason="走访测试", start_date=start))
                 people[name] = str(subject.id)
+            # Enrolled days ago, not just now: a window that closed within the enrolment grace is not
+            # missed, so someone enrolled a minute ago after the evening window would need no reading
+            # until the morning. This way they need one at any hour the test runs.
+            await session.execute(update(Subject).where(Subject.id.in_([uuid.UUID(i) for i in people.values()]))
+                                  .values(created_at=utcnow() - timedelta(days=3)))
     finally:
         await db.dispose()
     return worker, clinician, people

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from server.context import AppContext
+from tests.conftest import Clock
 from tests.factories import World, enrol, make_user, staff_headers
 
 
@@ -139,3 +140,21 @@ async def test_staff_accounts_take_the_new_roles_and_areas(client: httpx.AsyncCl
     unknown = await client.post("/api/v1/users", headers=world.admin_h, json={
         "username": "gw2", "password": "long enough pw", "role": "grid_worker", "area_ids": [99999]})
     assert unknown.status_code == 422 and "99999" in unknown.json()["detail"]
+
+
+async def test_a_late_reading_after_the_window_closed_takes_the_person_off_the_round(
+        client: httpx.AsyncClient, world: World, app_ctx: AppContext, clock: Clock) -> None:
+    # 21:30 in Shanghai: the evening window closed half an hour ago, the morning one is hours away.
+    clock.now = datetime(2026, 3, 10, 13, 30, tzinfo=UTC)
+    h = await _worker(app_ctx, world)
+    person = await enrol(app_ctx, world.grid_a, name="吴晚归", phone="13800000501",
+                         start_date=(clock.now - timedelta(days=3)).date(), now=clock.now - timedelta(days=3))
+    before = [p for s in (await client.get("/api/v1/round", headers=h)).json()["stops"] for p in s["people"]
+              if p["full_name"] == "吴晚归"]
+    assert [p["status"] for p in before] == ["missed"]
+    late = await client.post(f"/api/v1/subjects/{person.id}/readings", headers=h,
+                             json={"temperature_c": 36.5, "source": "visit"})
+    assert late.status_code == 201 and late.json()["window_start"] is None
+    assert "吴晚归" not in await _round_names(client, h)
+    roster = (await client.get("/api/v1/roster?status=missed", headers=world.admin_h)).json()
+    assert "吴晚归" in [i["full_name"] for i in roster["items"]]  # the window itself was still missed
