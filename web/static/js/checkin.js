@@ -51,15 +51,6 @@
     });
   }
 
-  // TURN credentials expire: take fresh ones just before connecting (the page's own if that fails).
-  async function iceServers() {
-    if (!config.iceServersUrl) { return config.iceServers; }
-    try {
-      var response = await fetch(config.iceServersUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } });
-      if (response.ok) { return (await response.json()).ice_servers; }
-    } catch (e) { /* the page's own below */ }
-    return config.iceServers;
-  }
 
   // The API refuses cookie-signed writes without the page's token (see server/csrf.py).
   function csrfToken() {
@@ -87,7 +78,7 @@
       throw e;
     }
     $("preview").srcObject = stream;
-    pc = new RTCPeerConnection({ iceServers: await iceServers() });
+    pc = new RTCPeerConnection({ iceServers: await window.homewatchIceServers(config) });
     stream.getTracks().forEach(function (track) { pc.addTrack(track, stream); });
     if (callId) {
       var remote = new MediaStream();

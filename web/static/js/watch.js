@@ -28,15 +28,6 @@
     });
   }
 
-  // TURN credentials expire: take fresh ones just before connecting (the page's own if that fails).
-  async function iceServers() {
-    if (!config.iceServersUrl) { return config.iceServers; }
-    try {
-      var response = await fetch(config.iceServersUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } });
-      if (response.ok) { return (await response.json()).ice_servers; }
-    } catch (e) { /* the page's own below */ }
-    return config.iceServers;
-  }
 
   // The API refuses cookie-signed writes without the page's token (see server/csrf.py).
   function csrfToken() {
@@ -80,7 +71,7 @@
       stream = null;
     }
     if (stopped) { stop(); return; }  // hung up while the camera was opening: release it again
-    pc = new RTCPeerConnection({ iceServers: await iceServers() });
+    pc = new RTCPeerConnection({ iceServers: await window.homewatchIceServers(config) });
     var remote = new MediaStream();
     pc.addEventListener("track", function (event) {
       remote.addTrack(event.track);
