@@ -11,13 +11,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Exists, exists, func, select
+from sqlalchemy import Exists, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from server.areas import service as areas
 from server.auth.principal import Caller, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.auth.security import TokenClaims, Tokens
-from server.models import ACTIVE, AreaPath, Grid, RevokedToken, Subject, User
+from server.models import ACTIVE, RevokedToken, Subject, User
 from server.models.households import Household
 
 STAFF_COOKIE = "hw_staff"
@@ -117,14 +118,10 @@ async def staff_of(session: AsyncSession, user: User) -> Staff:
     every request so that moving an area or a member takes effect at once."""
     if user.role == "admin":
         return Staff.of(user, grid_ids=frozenset(), all_grids=True)
-    area_ids = sorted(a.id for a in user.areas)
-    if not area_ids:
+    if not user.areas:
         return Staff.of(user, grid_ids=frozenset(), all_grids=False)
-    grid_ids = frozenset((await session.scalars(
-        select(AreaPath.descendant_id).join(Grid, Grid.id == AreaPath.descendant_id)
-        .where(AreaPath.ancestor_id.in_(area_ids)))).all())
-    total = await session.scalar(select(func.count()).select_from(Grid))
-    return Staff.of(user, grid_ids=grid_ids, all_grids=len(grid_ids) == total)
+    grid_ids = await areas.grids_under(session, (a.id for a in user.areas))
+    return Staff.of(user, grid_ids=grid_ids, all_grids=len(grid_ids) == await areas.grid_count(session))
 
 
 def _revoked(claims: TokenClaims) -> Exists:
