@@ -160,6 +160,17 @@ async def narrow_for_page(session: AsyncSession, *, staff: Staff, area: str | No
         return staff, None
 
 
+async def _top_areas(session: AsyncSession, staff: Staff) -> set[int]:
+    """The caller's own areas, leaving out any that lies below another of theirs (not for an admin, whose
+    tops are the tree's)."""
+    mine = sorted(staff.area_ids)
+    if not mine:
+        return set()
+    below_another = set((await session.scalars(select(AreaPath.descendant_id).where(
+        AreaPath.ancestor_id.in_(mine), AreaPath.depth > 0))).all())
+    return set(mine) - below_another
+
+
 async def tree(session: AsyncSession, *, staff: Staff) -> list[dict[str, object]]:
     """The caller's part of the tree: each of their areas with everything below it, and the people
     under observation rolled up from the grids (from the roster's counters, not the people table).
@@ -184,12 +195,8 @@ async def tree(session: AsyncSession, *, staff: Staff) -> list[dict[str, object]
     if staff.all_grids:
         roots = children.get(None, [])
     else:
-        # The caller's own areas, leaving out any that lies below another of theirs.
-        by_id = {a.id: a for a in areas}
-        mine = set(staff.area_ids) & known
-        below_another = set((await session.scalars(select(AreaPath.descendant_id).where(
-            AreaPath.ancestor_id.in_(sorted(mine)), AreaPath.depth > 0))).all()) if mine else set()
-        roots = [by_id[i] for i in sorted(mine - below_another, key=lambda i: (by_id[i].name, i))]
+        tops = await _top_areas(session, staff)
+        roots = [a for a in areas if a.id in tops]  # already in name order
     return [node(a) for a in roots]
 
 
@@ -205,10 +212,7 @@ async def breakdown(session: AsyncSession, *, staff: Staff, area_id: int | None)
         rows = (await session.scalars(select(Area).where(Area.parent_id.is_(None))
                                       .order_by(Area.name, Area.id))).all()
     else:
-        mine = sorted(staff.area_ids)
-        below_another = set((await session.scalars(select(AreaPath.descendant_id).where(
-            AreaPath.ancestor_id.in_(mine), AreaPath.depth > 0))).all()) if mine else set()
-        rows = (await session.scalars(select(Area).where(Area.id.in_(sorted(set(mine) - below_another)))
+        rows = (await session.scalars(select(Area).where(Area.id.in_(sorted(await _top_areas(session, staff))))
                                       .order_by(Area.name, Area.id))).all()
     below: dict[int, set[int]] = {a.id: set() for a in rows}
     if below:
