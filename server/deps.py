@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.callers import COOKIES, STAFF_COOKIE, SUBJECT_COOKIE, Kind
-from server.auth.principal import Admin, Caller, Clinician, GridWorker, HouseholdPrincipal, Staff, SubjectPrincipal
+from server.auth.principal import Admin, Caller, Clinician, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.context import AppContext
 from server.csrf import CSRF_HEADER, UNSAFE_METHODS, origin_of, same_origin
 from server.errors import CsrfRefused, Forbidden, Unauthorized
@@ -96,13 +96,13 @@ def _role_refused() -> Forbidden:
 
 
 def _full_staff(staff: Staff) -> Staff:
-    if not isinstance(staff, Admin | Clinician):
+    if not staff.sees_everything:
         raise _role_refused()
     return staff
 
 
 def _field_staff(staff: Staff) -> Staff:
-    if not isinstance(staff, Admin | Clinician | GridWorker):
+    if not staff.sees_people:
         raise _role_refused()
     return staff
 
@@ -133,10 +133,10 @@ async def require_clinician(staff: Annotated[Staff, Depends(require_any_staff)])
     return staff
 
 
-async def require_reading_taker(staff: Annotated[Staff, Depends(require_any_staff)]) -> Clinician | GridWorker:
+async def require_reading_taker(staff: Annotated[Staff, Depends(require_any_staff)]) -> Staff:
     """Who enters a reading on a person's behalf: a clinician (by video or phone) or a grid worker (on a
     visit or by phone); 403 for an admin or an observer."""
-    if not isinstance(staff, Clinician | GridWorker):
+    if not staff.reading_sources:
         raise Forbidden("Only a clinician or a grid worker can do this.")
     return staff
 
@@ -207,7 +207,7 @@ CurrentCaller = Annotated[Caller, Depends(require_caller)]
 CurrentStaff = Annotated[Staff, Depends(require_staff)]
 CurrentFieldStaff = Annotated[Staff, Depends(require_field_staff)]
 CurrentAnyStaff = Annotated[Staff, Depends(require_any_staff)]
-CurrentReadingTaker = Annotated[Clinician | GridWorker, Depends(require_reading_taker)]
+CurrentReadingTaker = Annotated[Staff, Depends(require_reading_taker)]
 CurrentAdmin = Annotated[Admin, Depends(require_admin)]
 CurrentClinician = Annotated[Clinician, Depends(require_clinician)]
 CurrentSubject = Annotated[SubjectPrincipal, Depends(require_subject)]

@@ -30,6 +30,8 @@ class Staff:
     district-wide member's queries carry no list of two thousand grids."""
 
     role: ClassVar[Role]
+    # How this role takes a reading on someone's behalf, its default first; none: it does not.
+    reading_sources: ClassVar[tuple[str, ...]] = ()
 
     user_id: int
     username: str
@@ -58,6 +60,12 @@ class Staff:
     def sees_people(self) -> bool:
         """Whether the member may see personal data at all (an observer sees only counts)."""
         return self.role != "observer"
+
+    @property
+    def sees_everything(self) -> bool:
+        """Whether the member sees all of their people's records: video, snapshots, alerts, exports (an
+        administrator or a clinician; not a grid worker, not an observer)."""
+        return self.role in ("admin", "clinician")
 
     def sees_grid(self, grid_id: int | None) -> bool:
         return self.all_grids or (grid_id is not None and grid_id in self.grid_ids)
@@ -92,6 +100,7 @@ class Clinician(Staff):
     """Sees the people of their grids; enters readings, rings people, acknowledges alerts."""
 
     role: ClassVar[Role] = "clinician"
+    reading_sources: ClassVar[tuple[str, ...]] = ("clinician", "phone", "visit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +110,7 @@ class GridWorker(Staff):
     no video."""
 
     role: ClassVar[Role] = "grid_worker"
+    reading_sources: ClassVar[tuple[str, ...]] = ("visit", "phone")
 
 
 @dataclass(frozen=True, slots=True)

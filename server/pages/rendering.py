@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from server import i18n, labels
 from server.auth.callers import HOUSEHOLD_COOKIE
-from server.auth.principal import Admin, Caller, Clinician, GridWorker, HouseholdPrincipal, Staff, SubjectPrincipal
+from server.auth.principal import Admin, Caller, Clinician, HouseholdPrincipal, Staff, SubjectPrincipal
 from server.context import AppContext
 from server.csrf import CSRF_COOKIE, CSRF_FIELD
 from server.deps import STAFF_COOKIE, SUBJECT_COOKIE, Ctx
@@ -299,14 +299,14 @@ async def page_for_any_staff(request: Request, ctx: Ctx, session: PageSession) -
 
 async def page_for_staff(page: Annotated[Page[Staff], Depends(page_for_any_staff)]) -> Page[Staff]:
     """An administrator's or a clinician's page; 403 for a grid worker or an observer."""
-    if not isinstance(page.caller, Admin | Clinician):
+    if not page.caller.sees_everything:
         raise Forbidden("Your role cannot open this page.")
     return page
 
 
 async def page_for_field_staff(page: Annotated[Page[Staff], Depends(page_for_any_staff)]) -> Page[Staff]:
     """A page for staff who see people (administrators, clinicians, grid workers); 403 for an observer."""
-    if not isinstance(page.caller, Admin | Clinician | GridWorker):
+    if not page.caller.sees_people:
         raise Forbidden("Your role cannot open this page.")
     return page
 
@@ -352,6 +352,22 @@ AdminPage = Annotated[Page[Admin], Depends(page_for_admin)]
 ClinicianPage = Annotated[Page[Clinician], Depends(page_for_clinician)]
 SubjectPage = Annotated[Page[SubjectPrincipal], Depends(page_for_subject)]
 HouseholdPage = Annotated[Page[HouseholdPrincipal], Depends(page_for_household)]
+
+
+def link_page(page: Page[Any], template: str, *, status_code: int, **context: Any) -> Response:
+    """What a personal or household link answers when it does not sign in. The code in the address is a
+    password: no Referer may carry it to another site."""
+    response = page.render(template, status_code=status_code, **context)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def link_signed_in(page: Page[Any], *, cookie: str, token: str, to: str) -> Response:
+    """A link that signed in: the token as the cookie it is kept in, and on to its page (no Referer either)."""
+    page.set_cookie(cookie, token, max_age=int(page.ctx.settings.subject_token_days * 86400))
+    response = page.redirect(to)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

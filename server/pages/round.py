@@ -8,14 +8,13 @@ nothing twice (web/static/js/round.js). Without JavaScript the forms post to the
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from server.areas.service import narrow_for_page
-from server.auth.principal import Clinician, GridWorker
 from server.errors import AppError, Forbidden, NotFound
 from server.models import Subject
 from server.pages.rendering import FieldStaffPage, Page, parse_uuid
@@ -27,11 +26,8 @@ from server.subjects.service import get_in_scope
 
 router = APIRouter(include_in_schema=False)
 
-SOURCES = {GridWorker: ("visit", "phone"), Clinician: ("clinician", "phone", "visit")}
-
-
 def _sources(page: Page[Any]) -> tuple[str, ...]:
-    return next((codes for kind, codes in SOURCES.items() if isinstance(page.caller, kind)), ())
+    return cast(tuple[str, ...], page.caller.reading_sources)
 
 
 async def entry_context(page: Page[Any], subject: Subject) -> dict[str, Any]:

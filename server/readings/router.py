@@ -5,7 +5,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from server.auth.principal import GridWorker
 from server.deps import Ctx, CurrentFieldStaff, CurrentReadingTaker, CurrentSubject, CurrentSubjectLocked, SessionDep
 from server.errors import Invalid
 from server.fields import Limit
@@ -55,8 +54,8 @@ async def enter_reading(
     """A clinician or a grid worker enters a reading for a person in their areas, saying how it was taken:
     `source` "visit" (at the door), "phone" (read out on a call) or, for a clinician, "clinician" (the
     default for a clinician; "visit" for a grid worker)."""
-    source = body.source or ("visit" if isinstance(staff, GridWorker) else "clinician")
-    if source == "clinician" and isinstance(staff, GridWorker):
+    source = body.source or staff.reading_sources[0]
+    if source not in staff.reading_sources:  # only a grid worker's list leaves one out ("clinician")
         raise Invalid("A grid worker's reading was taken on a visit or by phone.")
     subject = await get_in_scope(session, staff=staff, subject_id=subject_id)
     reading, created = await service.add_reading(
