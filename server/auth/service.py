@@ -42,6 +42,8 @@ from server.models.households import Household
 from server.settings import Settings
 
 CallerT = TypeVar("CallerT", bound=Caller | HouseholdPrincipal)
+# What a link signs in: a person under observation or a household.
+_Holder = TypeVar("_Holder", Subject, Household)
 logger = logging.getLogger(__name__)
 
 
@@ -178,34 +180,41 @@ class SignIns:
             raise InvalidCredentials("Wrong username or password.")
         return SignedIn(signed_in, self.tokens.issue("staff", str(user.id), user.token_version))
 
+    async def _link_holder(self, session: AsyncSession, model: type[_Holder], *, access_code: str, address: str,
+                           now: datetime, throttled_action: str, refused_action: str) -> tuple[float, _Holder | None]:
+        """Whose link (a person's or a household's) carries this code, under the links' one throttle per
+        client address: (the wait still owed, or 0; the row, or None). A known code forgives the address's
+        failures; an unknown one, or a turn not yet due, is audited as ``refused_action`` or
+        ``throttled_action``."""
+        key = f"link-ip:{address}"
+        wait = await _take_turn(session, [key], throttle=Throttle.for_links(self.settings), now=now)
+        if wait:
+            audit.record(session, Anonymous(address), throttled_action, address=address, retry_after=math.ceil(wait))
+            return wait, None
+        holder = await session.scalar(
+            select(model).where(model.access_code_hash == hash_access_code(access_code.strip())))
+        if holder is None:
+            audit.record(session, Anonymous(address), refused_action, address=address)
+        else:
+            await _forgive(session, undo=[key])
+        return wait, holder
+
     async def subject(self, *, access_code: str, address: str, now: datetime) -> SignedIn[SubjectPrincipal]:
         """The person whose personal link carries this code; InvalidCredentials for a code that is
         unknown (or re-issued since), LinkClosed a while after their release, TooManyRequests while the
         caller's address must wait after unknown codes."""
-        key = f"link-ip:{address}"
         closed: Subject | None = None
         async with self.gate.turn(), self.db.session() as session:
-            wait = await _take_turn(session, [key], throttle=Throttle.for_links(self.settings), now=now)
-            subject = None
-            if wait:
-                audit.record(session, Anonymous(address), "subject.link_throttled", address=address,
-                             retry_after=math.ceil(wait))
-            else:
-                subject = await session.scalar(
-                    select(Subject).where(Subject.access_code_hash == hash_access_code(access_code.strip()))
-                )
-                if subject is None:
-                    audit.record(session, Anonymous(address), "subject.link_refused", address=address)
+            wait, subject = await self._link_holder(session, Subject, access_code=access_code, address=address,
+                                                    now=now, throttled_action="subject.link_throttled",
+                                                    refused_action="subject.link_refused")
+            if subject is not None:
+                principal = SubjectPrincipal(subject.id, subject)
+                if link_closed(subject, now=now, released_link_days=self.settings.released_link_days):
+                    closed = subject
+                    audit.record(session, principal, "subject.link_closed", subject_id=subject.id, address=address)
                 else:
-                    await _forgive(session, undo=[key])
-                    principal = SubjectPrincipal(subject.id, subject)
-                    if link_closed(subject, now=now, released_link_days=self.settings.released_link_days):
-                        closed = subject
-                        audit.record(session, principal, "subject.link_closed", subject_id=subject.id,
-                                     address=address)
-                    else:
-                        audit.record(session, principal, "subject.signed_in", subject_id=subject.id,
-                                     address=address)
+                    audit.record(session, principal, "subject.signed_in", subject_id=subject.id, address=address)
         if wait:
             raise _wait_error(wait)
         if closed is not None:
@@ -222,22 +231,13 @@ class SignIns:
         """The household whose link carries this code; InvalidCredentials for a code that is unknown (or
         re-issued since), TooManyRequests while the caller's address must wait after unknown codes. The
         same throttle as personal links, sharing their budget per address."""
-        key = f"link-ip:{address}"
         async with self.gate.turn(), self.db.session() as session:
-            wait = await _take_turn(session, [key], throttle=Throttle.for_links(self.settings), now=now)
-            household = None
-            if wait:
-                audit.record(session, Anonymous(address), "household.link_throttled", address=address,
-                             retry_after=math.ceil(wait))
-            else:
-                household = await session.scalar(
-                    select(Household).where(Household.access_code_hash == hash_access_code(access_code.strip())))
-                if household is None:
-                    audit.record(session, Anonymous(address), "household.link_refused", address=address)
-                else:
-                    await _forgive(session, undo=[key])
-                    audit.record(session, HouseholdPrincipal(household.id, household), "household.signed_in",
-                                 household_id=str(household.id), address=address)
+            wait, household = await self._link_holder(session, Household, access_code=access_code, address=address,
+                                                       now=now, throttled_action="household.link_throttled",
+                                                       refused_action="household.link_refused")
+            if household is not None:
+                audit.record(session, HouseholdPrincipal(household.id, household), "household.signed_in",
+                             household_id=str(household.id), address=address)
         if wait:
             raise _wait_error(wait)
         if household is None:

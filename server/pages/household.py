@@ -19,7 +19,7 @@ from server.errors import AppError, Conflict, Invalid, NotFound
 from server.households import service as households
 from server.households.schemas import HouseholdReadingCreate
 from server.models import Subject
-from server.pages.rendering import AnyPage, HouseholdPage, Page, SignInPage, parse_uuid
+from server.pages.rendering import AnyPage, HouseholdPage, Page, SignInPage, link_page, link_signed_in, parse_uuid
 from server.pages.subject import clean_temperature
 from server.readings.service import list_readings
 
@@ -33,15 +33,8 @@ async def open_household_link(code: str, page: SignInPage, request: Request) -> 
     try:
         signed_in = await ctx.sign_ins.household(access_code=code, address=client_address(request), now=ctx.now())
     except AppError as error:
-        response = page.render("subject/bad_link.html", status_code=error.status_code,
-                               detail=page.error_text(error))
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
-    page.set_cookie(HOUSEHOLD_COOKIE, signed_in.token, max_age=int(ctx.settings.subject_token_days * 86400))
-    response = page.redirect("/household")
-    # The code is a password: never let it leak to another site in a Referer header.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+        return link_page(page, "subject/bad_link.html", status_code=error.status_code, detail=page.error_text(error))
+    return link_signed_in(page, cookie=HOUSEHOLD_COOKIE, token=signed_in.token, to="/household")
 
 
 async def _members(page: Page[HouseholdPrincipal]) -> list[Subject]:

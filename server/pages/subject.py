@@ -22,7 +22,7 @@ from server.errors import AppError, Conflict, Invalid
 from server.models import ACTIVE, CLOSED
 from server.models.checkins import ABANDONED, FAILED
 from server.pages import charts
-from server.pages.rendering import AnyPage, Page, SignInPage, SubjectPage, parse_uuid
+from server.pages.rendering import AnyPage, Page, SignInPage, SubjectPage, link_page, link_signed_in, parse_uuid
 from server.readings.schemas import ReadingCreate
 from server.readings.service import add_reading, get_reading, list_readings
 from server.roster.status import subject_state
@@ -40,20 +40,11 @@ async def open_personal_link(code: str, page: SignInPage, request: Request) -> R
     try:
         signed_in = await ctx.sign_ins.subject(access_code=code, address=client_address(request), now=ctx.now())
     except LinkClosed as closed:
-        response = page.render("subject/link_closed.html", status_code=closed.status_code,
-                               released_at=closed.released_at)
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
+        return link_page(page, "subject/link_closed.html", status_code=closed.status_code,
+                         released_at=closed.released_at)
     except AppError as error:
-        response = page.render("subject/bad_link.html", status_code=error.status_code,
-                               detail=page.error_text(error))
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
-    page.set_cookie(SUBJECT_COOKIE, signed_in.token, max_age=int(ctx.settings.subject_token_days * 86400))
-    response = page.redirect("/me")
-    # The code is a password: never let it leak to another site in a Referer header.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+        return link_page(page, "subject/bad_link.html", status_code=error.status_code, detail=page.error_text(error))
+    return link_signed_in(page, cookie=SUBJECT_COOKIE, token=signed_in.token, to="/me")
 
 
 
